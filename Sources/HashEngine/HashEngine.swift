@@ -1,0 +1,1 @@
+// HashEngine: implementation follows.

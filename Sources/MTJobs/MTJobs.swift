@@ -1,0 +1,1 @@
+// MTJobs: implementation follows.

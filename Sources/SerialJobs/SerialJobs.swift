@@ -1,0 +1,1 @@
+// SerialJobs: implementation follows.
