@@ -54,6 +54,20 @@ public struct CPUSet: Sendable, Hashable {
         return words[w] & bit == 0
     }
 
+    /// Adds every CPU of `range` (word at a time).
+    public mutating func insert(range: ClosedRange<Int>) {
+        precondition(range.lowerBound >= 0, "CPUSet: negative CPU index \(range.lowerBound)")
+        let lastWord = range.upperBound >> 6
+        if lastWord >= words.count { words.append(contentsOf: repeatElement(0, count: lastWord - words.count + 1)) }
+        for w in (range.lowerBound >> 6)...lastWord {
+            let lo = w == range.lowerBound >> 6 ? range.lowerBound & 63 : 0
+            let hi = w == lastWord ? range.upperBound & 63 : 63
+            let width = hi - lo + 1
+            let mask: UInt64 = width == 64 ? ~0 : ((1 << UInt64(width)) - 1) << UInt64(lo)
+            words[w] |= mask
+        }
+    }
+
     /// Removes `cpu`; returns whether it was present.
     @discardableResult
     public mutating func remove(_ cpu: Int) -> Bool {
@@ -66,6 +80,7 @@ public struct CPUSet: Sendable, Hashable {
     /// Number of CPUs in the set.
     public var count: Int { words.reduce(0) { $0 + $1.nonzeroBitCount } }
 
+    /// Whether the set has no CPU.
     public var isEmpty: Bool { words.isEmpty }
 
     /// The lowest CPU index, or `nil` when empty.
@@ -100,6 +115,7 @@ public struct CPUSet: Sendable, Hashable {
         return nil
     }
 
+    /// CPUs in either set.
     public func union(_ other: CPUSet) -> CPUSet {
         var r = CPUSet()
         r.words = (0..<Swift.max(words.count, other.words.count)).map { word(at: $0) | other.word(at: $0) }
@@ -107,6 +123,7 @@ public struct CPUSet: Sendable, Hashable {
         return r
     }
 
+    /// CPUs in both sets.
     public func intersection(_ other: CPUSet) -> CPUSet {
         var r = CPUSet()
         r.words = (0..<Swift.min(words.count, other.words.count)).map { words[$0] & other.words[$0] }
@@ -114,6 +131,7 @@ public struct CPUSet: Sendable, Hashable {
         return r
     }
 
+    /// CPUs of this set that are not in `other`.
     public func subtracting(_ other: CPUSet) -> CPUSet {
         var r = CPUSet()
         r.words = words.indices.map { words[$0] & ~other.word(at: $0) }
@@ -121,6 +139,7 @@ public struct CPUSet: Sendable, Hashable {
         return r
     }
 
+    /// CPUs in exactly one of the two sets.
     public func symmetricDifference(_ other: CPUSet) -> CPUSet {
         var r = CPUSet()
         r.words = (0..<Swift.max(words.count, other.words.count)).map { word(at: $0) ^ other.word(at: $0) }
@@ -128,13 +147,23 @@ public struct CPUSet: Sendable, Hashable {
         return r
     }
 
+    /// Adds the CPUs of `other`.
     public mutating func formUnion(_ other: CPUSet) { self = union(other) }
+    /// Keeps only the CPUs also in `other`.
     public mutating func formIntersection(_ other: CPUSet) { self = intersection(other) }
+    /// Removes the CPUs of `other`.
     public mutating func subtract(_ other: CPUSet) { self = subtracting(other) }
 
-    public func isSubset(of other: CPUSet) -> Bool { subtracting(other).isEmpty }
+    /// Whether every CPU of this set is in `other`.
+    public func isSubset(of other: CPUSet) -> Bool {
+        words.indices.allSatisfy { words[$0] & ~other.word(at: $0) == 0 }
+    }
+    /// Whether every CPU of `other` is in this set.
     public func isSuperset(of other: CPUSet) -> Bool { other.isSubset(of: self) }
-    public func isDisjoint(with other: CPUSet) -> Bool { intersection(other).isEmpty }
+    /// Whether the sets have no CPU in common.
+    public func isDisjoint(with other: CPUSet) -> Bool {
+        (0..<Swift.min(words.count, other.words.count)).allSatisfy { words[$0] & other.words[$0] == 0 }
+    }
 
     private func word(at i: Int) -> UInt64 { i < words.count ? words[i] : 0 }
 
@@ -153,6 +182,7 @@ public struct CPUSet: Sendable, Hashable {
 }
 
 extension CPUSet: Sequence {
+    /// Walks the CPUs of a set in increasing order.
     public struct Iterator: IteratorProtocol {
         fileprivate let words: [UInt64]
         fileprivate var index = 0
@@ -163,6 +193,7 @@ extension CPUSet: Sequence {
             self.current = words.first ?? 0
         }
 
+        /// The next CPU, or `nil` at the end.
         public mutating func next() -> Int? {
             while current == 0 {
                 index += 1
@@ -175,33 +206,55 @@ extension CPUSet: Sequence {
         }
     }
 
+    /// An iterator over the CPUs in increasing order.
     public func makeIterator() -> Iterator { Iterator(words: words) }
 
+    /// The number of CPUs (exact).
     public var underestimatedCount: Int { count }
 }
 
 extension CPUSet: ExpressibleByArrayLiteral {
+    /// A set of the listed CPUs: `let s: CPUSet = [0, 2, 4]`.
     public init(arrayLiteral elements: Int...) { self.init(elements) }
 }
 
 // MARK: - Text forms
 
-/// Why a CPU list or mask could not be parsed; `part` is the offending text.
+/// Why a CPU list or mask could not be parsed; `part` is the offending text
+/// and `element` its position.
 public struct CPUSetParseError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong with ``part``.
     public enum Reason: Sendable, Hashable {
+        /// An empty element (`"1,,2"`) or an empty mask.
         case empty
+        /// Not a CPU number or `A-B` range (`"x"`, `"-1"`, `"1-2-3"`).
         case notANumber
+        /// A range whose end is below its start (`"5-2"`).
         case reversedRange
+        /// A stride that is not a positive number, or a stride on a single CPU.
         case badStride
+        /// A CPU index above ``CPUSet/maxIndex``.
         case tooLarge
+        /// A mask group with a non-hex character or the wrong width.
         case notHex
     }
 
     /// The whole input.
     public let input: String
-    /// The comma-separated part (or character run) that is wrong.
+    /// The comma-separated element (or mask group) that is wrong.
     public let part: String
+    /// 0-based position of ``part`` among the comma-separated elements.
+    public let element: Int
+    /// What is wrong with it.
     public let reason: Reason
+
+    /// An error for element number `element` (0-based) of `input`.
+    public init(input: String, part: String, element: Int = 0, reason: Reason) {
+        self.input = input
+        self.part = part
+        self.element = element
+        self.reason = reason
+    }
 
     public var description: String {
         let what: String
@@ -213,7 +266,7 @@ public struct CPUSetParseError: Error, Hashable, Sendable, CustomStringConvertib
         case .tooLarge: what = "CPU index too large (limit \(CPUSet.maxIndex))"
         case .notHex: what = "not a hexadecimal digit group"
         }
-        return "invalid CPU set \"\(input)\": \(what) in \"\(part)\""
+        return "invalid CPU set \"\(input)\": \(what) \"\(part)\" (element \(element + 1))"
     }
 }
 
@@ -231,17 +284,19 @@ extension CPUSet {
         self.init()
         let trimmed = text.trimmingASCIIWhitespace()
         if trimmed.isEmpty { return }
-        for rawPart in trimmed.split(separator: ",", omittingEmptySubsequences: false) {
+        for (element, rawPart) in trimmed.split(separator: ",", omittingEmptySubsequences: false).enumerated() {
             let part = String(rawPart).trimmingASCIIWhitespace()
             func fail(_ r: CPUSetParseError.Reason) -> CPUSetParseError {
-                CPUSetParseError(input: text, part: part.isEmpty ? String(rawPart) : part, reason: r)
+                CPUSetParseError(input: text, part: part, element: element, reason: r)
             }
             guard !part.isEmpty else { throw fail(.empty) }
             var rangePart = Substring(part)
             var stride = 1
             if let colon = part.firstIndex(of: ":") {
                 rangePart = part[..<colon]
-                guard let s = Int(part[part.index(after: colon)...]), s >= 1 else { throw fail(.badStride) }
+                let strideText = part[part.index(after: colon)...]
+                guard !strideText.isEmpty, strideText.allSatisfy(\.isASCIIDigit),
+                      let s = Int(strideText), s >= 1 else { throw fail(.badStride) }
                 stride = s
             }
             let bounds = rangePart.split(separator: "-", omittingEmptySubsequences: false)
@@ -252,8 +307,12 @@ extension CPUSet {
             guard let lo = Int(bounds[0]), let hi = Int(bounds[bounds.count - 1]) else { throw fail(.tooLarge) }
             guard lo <= CPUSet.maxIndex, hi <= CPUSet.maxIndex else { throw fail(.tooLarge) }
             guard lo <= hi else { throw fail(.reversedRange) }
-            if bounds.count == 1 && stride != 1 { throw fail(.badStride) }
-            for cpu in Swift.stride(from: lo, through: hi, by: stride) { insert(cpu) }
+            if bounds.count == 1 && part.contains(":") { throw fail(.badStride) }
+            if stride == 1 {
+                insert(range: lo...hi)
+            } else {
+                for cpu in Swift.stride(from: lo, through: hi, by: stride) { insert(cpu) }
+            }
         }
     }
 
@@ -267,15 +326,16 @@ extension CPUSet {
         let groups = body.split(separator: ",", omittingEmptySubsequences: false)
         var digits: [UInt8] = []   // least significant nibble first
         for (gi, g) in groups.enumerated().reversed() {
-            guard !g.isEmpty else { throw CPUSetParseError(input: text, part: String(g), reason: .empty) }
-            // Every group but the most significant one is exactly 8 digits wide.
-            if groups.count > 1 && gi > 0 && g.count != 8 {
-                throw CPUSetParseError(input: text, part: String(g), reason: .notHex)
+            guard !g.isEmpty else { throw CPUSetParseError(input: text, part: String(g), element: gi, reason: .empty) }
+            // With commas, every group is at most 8 digits wide and every
+            // group but the most significant one exactly 8.
+            if groups.count > 1 && (g.count > 8 || (gi > 0 && g.count != 8)) {
+                throw CPUSetParseError(input: text, part: String(g), element: gi, reason: .notHex)
             }
             var nibbles: [UInt8] = []
             for ch in g {
-                guard let v = ch.hexDigitValue else {
-                    throw CPUSetParseError(input: text, part: String(g), reason: .notHex)
+                guard ch.isASCII, let v = ch.hexDigitValue else {
+                    throw CPUSetParseError(input: text, part: String(g), element: gi, reason: .notHex)
                 }
                 nibbles.append(UInt8(v))
             }
@@ -339,12 +399,13 @@ extension CPUSet: CustomStringConvertible {
 }
 
 extension CPUSet: Codable {
-    /// Encoded as its list string.
+    /// Decodes a list string (`"0-3,8"`); a bad one throws ``CPUSetParseError``.
     public init(from decoder: Decoder) throws {
         let s = try decoder.singleValueContainer().decode(String.self)
         self = try CPUSet(parsing: s)
     }
 
+    /// Encodes the list string (`"0-3,8"`).
     public func encode(to encoder: Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(listString)

@@ -7,16 +7,22 @@ import Glibc
 /// topology describes this machine first: on XML or synthetic topologies
 /// hwloc installs do-nothing hooks that report success.
 extension Topology {
-    /// Binds the calling thread to `cpus` (it may then run on any of them).
+    /// Binds the calling thread to `cpus` (it may then run on any of them;
+    /// pass one CPU to pin it).
+    ///
+    /// - Throws: ``TopologyError/notThisSystem(operation:source:)`` on an XML
+    ///   or synthetic topology; ``TopologyError/emptySet(_:)`` for an empty
+    ///   set; ``TopologyError/noSuchObject(_:)`` when `cpus` names a CPU
+    ///   that is not a PU of this topology; ``TopologyError/hwloc(function:errno:context:)``
+    ///   when the kernel refuses (e.g. a CPU outside the cgroup cpuset).
+    ///
     /// The corresponding hwloc function is `hwloc_set_cpubind`.
     public func bindCurrentThread(to cpus: CPUSet) throws(TopologyError) {
         try requireThisSystem("bind a thread")
         guard !cpus.isEmpty else { throw .emptySet("CPU set to bind to") }
-        let outside = cpus.subtracting(CPUSet(pus.map(\.osIndex)))
-        guard outside.isEmpty else { throw .noSuchObject("CPUs \(outside) are not in this topology") }
-        guard let s = hwloc_topology_get_support(handle), s.pointee.cpubind.pointee.set_thisthread_cpubind != 0 else {
-            throw .unsupported(operation: "binding the current thread")
-        }
+        let outside = cpus.filter { puIndexByOS[$0] == nil }
+        guard outside.isEmpty else { throw .noSuchObject("CPUs \(CPUSet(outside)) are not in this topology") }
+        try requireSupport("binding the current thread") { $0.cpubind.pointee.set_thisthread_cpubind }
         let b = Bitmap(cpus)
         if hwloc_set_cpubind(handle, b.raw, Int32(bitPattern: HWLOC_CPUBIND_THREAD.rawValue)) != 0 {
             throw .hwloc(function: "hwloc_set_cpubind", errno: errno, context: "CPUs \(cpus)")
@@ -24,6 +30,7 @@ extension Topology {
     }
 
     /// The CPUs the calling thread is bound to.
+    /// The corresponding hwloc function is `hwloc_get_cpubind`.
     public func currentThreadBinding() throws(TopologyError) -> CPUSet {
         try requireThisSystem("read a thread's binding")
         let b = Bitmap()
@@ -33,9 +40,12 @@ extension Topology {
         return CPUSet(hwlocBitmap: b.raw)
     }
 
-    /// The CPU the calling thread last ran on.
+    /// The CPU (OS index) the calling thread last ran on; with a thread
+    /// bound to one set, always a member of it.
+    /// The corresponding hwloc function is `hwloc_get_last_cpu_location`.
     public func currentCPU() throws(TopologyError) -> Int {
         try requireThisSystem("read the current CPU")
+        try requireSupport("reading the current CPU") { $0.cpubind.pointee.get_thisthread_last_cpu_location }
         let b = Bitmap()
         if hwloc_get_last_cpu_location(handle, b.raw, Int32(bitPattern: HWLOC_CPUBIND_THREAD.rawValue)) != 0 {
             throw .hwloc(function: "hwloc_get_last_cpu_location", errno: errno, context: "")
@@ -48,15 +58,19 @@ extension Topology {
 
     /// Allocates `bytes` of memory bound to the NUMA nodes `nodes` (OS
     /// indexes). Pages are not touched: they land on those nodes when first
-    /// written. Release with ``free(_:)``.
+    /// written (check with ``pagesPerNode(of:)``). Release with ``free(_:)``,
+    /// never with the C `free`.
+    ///
+    /// - Throws: ``TopologyError/notThisSystem(operation:source:)`` on an XML
+    ///   or synthetic topology; ``TopologyError/emptySet(_:)`` for no bytes
+    ///   or no nodes; ``TopologyError/noSuchObject(_:)`` for an unknown node.
+    ///
     /// The corresponding hwloc function is `hwloc_alloc_membind`.
     public func allocate(bytes: Int, onNodes nodes: [Int]) throws(TopologyError) -> UnsafeMutableRawBufferPointer {
         try requireThisSystem("place memory on NUMA nodes")
         guard bytes > 0 else { throw .emptySet("allocation of \(bytes) bytes") }
-        guard !nodes.isEmpty else { throw .emptySet("NUMA node list") }
-        let known = Set(numaNodes.map(\.osIndex))
-        for n in nodes where !known.contains(n) { throw .noSuchObject("NUMA node \(n)") }
-        let ns = Bitmap(CPUSet(nodes))
+        let ns = try nodeBitmap(nodes)
+        try requireSupport("allocating memory on NUMA nodes") { $0.membind.pointee.alloc_membind }
         let flags = Int32(bitPattern: HWLOC_MEMBIND_BYNODESET.rawValue)
         guard let p = hwloc_alloc_membind(handle, bytes, ns.raw, HWLOC_MEMBIND_BIND, flags) else {
             throw .hwloc(function: "hwloc_alloc_membind", errno: errno, context: "\(bytes) bytes on nodes \(nodes)")
@@ -65,16 +79,22 @@ extension Topology {
     }
 
     /// Releases memory from ``allocate(bytes:onNodes:)``.
+    /// The corresponding hwloc function is `hwloc_free`.
     public func free(_ buffer: UnsafeMutableRawBufferPointer) {
         guard let p = buffer.baseAddress else { return }
         _ = hwloc_free(handle, p, buffer.count)
     }
 
-    /// Binds the calling thread's future allocations (first touch) to `nodes`.
+    /// Binds the calling thread's future allocations (first touch) to
+    /// `nodes` (OS indexes).
+    ///
+    /// - Throws: as ``allocate(bytes:onNodes:)``.
+    ///
+    /// The corresponding hwloc function is `hwloc_set_membind`.
     public func bindCurrentThreadMemory(toNodes nodes: [Int]) throws(TopologyError) {
         try requireThisSystem("bind a thread's memory")
-        guard !nodes.isEmpty else { throw .emptySet("NUMA node list") }
-        let ns = Bitmap(CPUSet(nodes))
+        let ns = try nodeBitmap(nodes)
+        try requireSupport("binding a thread's memory") { $0.membind.pointee.set_thisthread_membind }
         let flags = Int32(bitPattern: HWLOC_MEMBIND_THREAD.rawValue | HWLOC_MEMBIND_BYNODESET.rawValue)
         if hwloc_set_membind(handle, ns.raw, HWLOC_MEMBIND_BIND, flags) != 0 {
             throw .hwloc(function: "hwloc_set_membind", errno: errno, context: "nodes \(nodes)")
@@ -111,5 +131,22 @@ extension Topology {
 
     func requireThisSystem(_ op: String) throws(TopologyError) {
         guard isThisSystem else { throw .notThisSystem(operation: op, source: source.description) }
+    }
+
+    /// Checks one of hwloc's support bits.
+    func requireSupport(
+        _ op: String, _ bit: (hwloc_topology_support) -> UInt8
+    ) throws(TopologyError) {
+        guard let s = hwloc_topology_get_support(handle), bit(s.pointee) != 0 else {
+            throw .unsupported(operation: op)
+        }
+    }
+
+    /// A nodeset of known NUMA node OS indexes.
+    func nodeBitmap(_ nodes: [Int]) throws(TopologyError) -> Bitmap {
+        guard !nodes.isEmpty else { throw .emptySet("NUMA node list") }
+        let known = Set(numaNodes.map(\.osIndex))
+        for n in nodes where !known.contains(n) { throw .noSuchObject("NUMA node \(n)") }
+        return Bitmap(CPUSet(nodes))
     }
 }

@@ -35,18 +35,29 @@ public final class Topology {
         }
     }
 
+    /// Where this topology was loaded from.
     public let source: Source
-    /// Whether binding and memory placement act on this machine.
+    /// Whether binding and memory placement act on this machine: true only
+    /// for `.thisSystem` (and only when hwloc agrees; an `HWLOC_XMLFILE` or
+    /// `HWLOC_SYNTHETIC` environment variable makes it false).
     public let isThisSystem: Bool
+    /// Processor packages (sockets), in logical order. Empty when the source
+    /// has no package level (some synthetic descriptions).
     public let packages: [Package]
+    /// NUMA nodes, in logical order. Every topology has at least one.
     public let numaNodes: [NUMANode]
-    /// All CPU caches, every level, in hwloc's logical order per level.
+    /// All CPU caches, every level, in hwloc's logical order per level
+    /// (L1d/L1 unified, L2, L3, L4, L5, then instruction caches).
     public let caches: [Cache]
+    /// Physical cores, in logical order. When the source has no core level,
+    /// each PU stands for its own core (``Core/isInferred`` is true).
     public let cores: [Core]
     /// Every PU, in logical order.
     public let pus: [PU]
-    /// CPU kinds ranked from most power-efficient (rank 0) upwards.
+    /// CPU kinds ranked from most power-efficient (rank 0) upwards; empty
+    /// when the machine reports none, one entry on homogeneous machines.
     public let cpuKinds: [CPUKind]
+    /// The NUMA latency matrix, when the source has one.
     public let numaDistances: NUMADistances?
     /// The PUs this process may use. For XML and synthetic sources, every PU.
     public let allowedCPUs: CPUSet
@@ -58,59 +69,33 @@ public final class Topology {
     /// The machine's model string when hwloc knows it (`CPUModel`).
     public let cpuModel: String?
 
+    /// Index into ``pus`` by OS index.
+    let puIndexByOS: [Int: Int]
+
     /// Immutable after `init`; hwloc is reentrant for read-only use
     /// (binding calls do not modify the topology). Destroyed in `deinit`.
     let handle: OpaquePointer
 
     /// Loads a topology.
+    ///
+    /// - `.thisSystem`: hwloc's view of this machine restricted to the CPUs
+    ///   this process may run on (its affinity mask, e.g. `taskset`, and the
+    ///   cgroup cpuset); ``cpuQuota`` reports a cgroup bandwidth limit.
+    /// - `.xmlFile(path)`: an export of another machine (hwloc 1.x or 2.x XML).
+    /// - `.synthetic(desc)`: an hwloc synthetic description.
+    ///
+    /// - Throws: ``TopologyError/badXML(path:reason:)`` or
+    ///   ``TopologyError/badSynthetic(description:reason:)`` naming what is
+    ///   wrong with the input; ``TopologyError/hwloc(function:errno:context:)``
+    ///   when hwloc cannot read this machine.
     public init(_ source: Source = .thisSystem) throws(TopologyError) {
-        var t: OpaquePointer?
-        guard hwloc_topology_init(&t) == 0, let t else {
-            throw .hwloc(function: "hwloc_topology_init", errno: errno, context: "")
-        }
+        let t = try Self.openHandle(source)
         var ok = false
         defer { if !ok { hwloc_topology_destroy(t) } }
 
-        switch source {
-        case .thisSystem:
-            // Restrict to the process's CPU binding (taskset, sched_setaffinity);
-            // hwloc alone only honours the cgroup cpuset.
-            let flags = HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM.rawValue
-                | HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING.rawValue
-            _ = hwloc_topology_set_flags(t, UInt(flags))
-        case .xmlFile(let path):
-            var st = stat()
-            if stat(path, &st) != 0 {
-                throw .badXML(path: path, reason: String(cString: strerror(errno)))
-            }
-            if (st.st_mode & S_IFMT) == S_IFDIR { throw .badXML(path: path, reason: "is a directory") }
-            if hwloc_topology_set_xml(t, path) != 0 {
-                throw .badXML(path: path, reason: "hwloc rejected it (\(String(cString: strerror(errno))))")
-            }
-        case .synthetic(let desc):
-            if desc.trimmingASCIIWhitespace().isEmpty {
-                throw .badSynthetic(description: desc, reason: "empty description")
-            }
-            if hwloc_topology_set_synthetic(t, desc) != 0 {
-                throw .badSynthetic(description: desc, reason: "hwloc could not parse it")
-            }
-        }
-        if hwloc_topology_load(t) != 0 {
-            switch source {
-            case .xmlFile(let p): throw .badXML(path: p, reason: "not a valid hwloc XML topology")
-            case .synthetic(let d): throw .badSynthetic(description: d, reason: "hwloc could not build it")
-            case .thisSystem: throw .hwloc(function: "hwloc_topology_load", errno: errno, context: "this system")
-            }
-        }
-        guard hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PU) > 0 else {
-            throw source == .thisSystem
-                ? .hwloc(function: "hwloc_topology_load", errno: 0, context: "no PU found")
-                : .badXML(path: "\(source)", reason: "the topology has no PU")
-        }
-
         self.source = source
         self.handle = t
-        let thisSystem = hwloc_topology_is_thissystem(t) != 0 && source == .thisSystem
+        let thisSystem = source == .thisSystem && hwloc_topology_is_thissystem(t) != 0
         self.isThisSystem = thisSystem
         let snap = Snapshot(t)
         self.packages = snap.packages
@@ -122,19 +107,108 @@ public final class Topology {
         self.numaDistances = snap.distances
         self.root = snap.root
         self.cpuModel = snap.cpuModel
-        var allowed = CPUSet(hwlocBitmap: hwloc_topology_get_allowed_cpuset(t))
+        var puIndex: [Int: Int] = [:]
+        for (i, pu) in snap.pus.enumerated() { puIndex[pu.osIndex] = i }
+        self.puIndexByOS = puIndex
+
+        let allPUs = CPUSet(snap.pus.map(\.osIndex))
+        var allowed = CPUSet(hwlocBitmap: hwloc_topology_get_allowed_cpuset(t)).intersection(allPUs)
         if thisSystem {
+            // Belt and braces: the load was already restricted to the
+            // process binding, but intersect again in case hwloc ignored it.
             let bound = Bitmap()
             if hwloc_get_cpubind(t, bound.raw, Int32(bitPattern: HWLOC_CPUBIND_PROCESS.rawValue)) == 0 {
-                let b = CPUSet(hwlocBitmap: bound.raw)
-                if !b.intersection(allowed).isEmpty { allowed = b.intersection(allowed) }
+                let b = CPUSet(hwlocBitmap: bound.raw).intersection(allowed)
+                if !b.isEmpty { allowed = b }
             }
             self.cpuQuota = CgroupLimits.cpuQuota()
         } else {
             self.cpuQuota = nil
         }
-        self.allowedCPUs = allowed.isEmpty ? CPUSet(snap.pus.map(\.osIndex)) : allowed
+        self.allowedCPUs = allowed.isEmpty ? allPUs : allowed
         ok = true
+    }
+
+    /// Creates and loads the hwloc handle: the one place where load failures
+    /// become typed errors.
+    private static func openHandle(_ source: Source) throws(TopologyError) -> OpaquePointer {
+        switch source {
+        case .thisSystem:
+            // Restrict to the process's CPU binding (taskset,
+            // sched_setaffinity): hwloc alone only honours the cgroup cpuset.
+            // IS_THISSYSTEM must accompany RESTRICT_TO_CPUBINDING (alone it
+            // fails with EINVAL); if the restricted load fails anyway (an odd
+            // container), fall back to a plain load, whose allowed set is
+            // intersected with the binding in `init`.
+            let flags = HWLOC_TOPOLOGY_FLAG_IS_THISSYSTEM.rawValue
+                | HWLOC_TOPOLOGY_FLAG_RESTRICT_TO_CPUBINDING.rawValue
+            if let t = try? load(source, flags: UInt(flags)) { return t }
+            return try load(source, flags: 0)
+        case .xmlFile(let path):
+            var st = stat()
+            if stat(path, &st) != 0 {
+                throw .badXML(path: path, reason: String(cString: strerror(errno)))
+            }
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw .badXML(path: path, reason: "is a directory") }
+            if (st.st_mode & S_IFMT) != S_IFREG { throw .badXML(path: path, reason: "not a regular file") }
+            if st.st_size == 0 { throw .badXML(path: path, reason: "the file is empty") }
+            if access(path, R_OK) != 0 {
+                throw .badXML(path: path, reason: String(cString: strerror(errno)))
+            }
+            return try load(source, flags: 0)
+        case .synthetic(let desc):
+            if desc.trimmingASCIIWhitespace().isEmpty {
+                throw .badSynthetic(description: desc, reason: "empty description")
+            }
+            return try load(source, flags: 0)
+        }
+    }
+
+    private static func load(_ source: Source, flags: UInt) throws(TopologyError) -> OpaquePointer {
+        var handle: OpaquePointer?
+        guard hwloc_topology_init(&handle) == 0, let t = handle else {
+            throw .hwloc(function: "hwloc_topology_init", errno: errno, context: "")
+        }
+        var ok = false
+        defer { if !ok { hwloc_topology_destroy(t) } }
+        if flags != 0, hwloc_topology_set_flags(t, flags) != 0 {
+            throw .hwloc(function: "hwloc_topology_set_flags", errno: errno, context: "flags \(flags)")
+        }
+        // hwloc 2 drops instruction caches and memory-side caches by default;
+        // keep them so the tree shows the whole machine (they change no count
+        // and no placement). I/O objects stay off (they cost 8-10 ms a load).
+        _ = hwloc_topology_set_icache_types_filter(t, HWLOC_TYPE_FILTER_KEEP_ALL)
+        _ = hwloc_topology_set_type_filter(t, HWLOC_OBJ_MEMCACHE, HWLOC_TYPE_FILTER_KEEP_ALL)
+        switch source {
+        case .thisSystem:
+            break
+        case .xmlFile(let path):
+            // hwloc parses the file here (and again checks it in load).
+            if hwloc_topology_set_xml(t, path) != 0 {
+                throw .badXML(path: path, reason: XMLDiagnosis.reason(path: path))
+            }
+        case .synthetic(let desc):
+            if hwloc_topology_set_synthetic(t, desc) != 0 {
+                throw .badSynthetic(description: desc, reason: SyntheticDiagnosis.reason(desc))
+            }
+        }
+        if hwloc_topology_load(t) != 0 {
+            let err = errno
+            switch source {
+            case .xmlFile(let p): throw .badXML(path: p, reason: XMLDiagnosis.reason(path: p))
+            case .synthetic(let d): throw .badSynthetic(description: d, reason: SyntheticDiagnosis.reason(d))
+            case .thisSystem: throw .hwloc(function: "hwloc_topology_load", errno: err, context: "this system")
+            }
+        }
+        guard hwloc_get_nbobjs_by_type(t, HWLOC_OBJ_PU) > 0 else {
+            switch source {
+            case .xmlFile(let p): throw .badXML(path: p, reason: "the topology has no PU")
+            case .synthetic(let d): throw .badSynthetic(description: d, reason: "the topology has no PU")
+            case .thisSystem: throw .hwloc(function: "hwloc_topology_load", errno: 0, context: "no PU found on this system")
+            }
+        }
+        ok = true
+        return t
     }
 
     deinit { hwloc_topology_destroy(handle) }
@@ -149,14 +223,15 @@ public final class Topology {
         return try! Topology(.synthetic("pack:1 core:\(n) pu:1"))
     }()
 
-    /// Counts as `hwloc-calc --number-of TYPE all` reports them.
+    /// Counts as `hwloc-calc --number-of TYPE all` reports them (L2 and
+    /// L3 count data and unified caches, not instruction caches).
     public var counts: TopologyCounts {
         TopologyCounts(
             packages: packages.count,
             numaNodes: numaNodes.count,
             l3: caches.filter { $0.level == 3 && $0.kind != .instruction }.count,
             l2: caches.filter { $0.level == 2 && $0.kind != .instruction }.count,
-            cores: cores.count,
+            cores: cores.filter { !$0.isInferred }.count,
             pus: pus.count,
             cpuKinds: cpuKinds.count
         )
@@ -174,7 +249,7 @@ public final class Topology {
     }
 
     /// The PU with OS index `os`.
-    public func pu(osIndex os: Int) -> PU? { pus.first { $0.osIndex == os } }
+    public func pu(osIndex os: Int) -> PU? { puIndexByOS[os].map { pus[$0] } }
 
     /// The NUMA node (OS index) local to `cpu`, or `nil` when none is.
     public func numaNode(ofCPU cpu: Int) -> Int? { pu(osIndex: cpu)?.numaNodes.first }
@@ -216,7 +291,8 @@ extension CPUSet {
     }
 }
 
-/// Reads every value the rest of the code needs, once, at load time.
+/// Reads every value the rest of the code needs, once, at load time. The
+/// only code that walks hwloc objects; nothing here outlives the handle.
 private struct Snapshot {
     var packages: [Package] = []
     var numaNodes: [NUMANode] = []
@@ -241,36 +317,26 @@ private struct Snapshot {
         func osIndex(_ o: hwloc_obj_t) -> Int? {
             o.pointee.os_index == UInt32.max ? nil : Int(o.pointee.os_index)
         }
+        func packageIndex(_ o: hwloc_obj_t) -> Int? {
+            hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, o).map { Int($0.pointee.logical_index) }
+        }
 
         let pkgObjs = objs(HWLOC_OBJ_PACKAGE)
         packages = pkgObjs.map {
             Package(logicalIndex: Int($0.pointee.logical_index), osIndex: osIndex($0),
                     cpus: CPUSet(hwlocBitmap: $0.pointee.cpuset))
         }
+        // NUMA nodes are memory children, outside the CPU tree: a PU's local
+        // nodes are the nodes whose cpuset holds it (none on a machine with
+        // an offline node, see the Haswell fixture).
         numaNodes = objs(HWLOC_OBJ_NUMANODE).map {
             NUMANode(logicalIndex: Int($0.pointee.logical_index), osIndex: Int($0.pointee.os_index),
                      memoryBytes: $0.pointee.attr?.pointee.numanode.local_memory ?? 0,
                      cpus: CPUSet(hwlocBitmap: $0.pointee.cpuset))
         }
-        let cacheTypes: [(hwloc_obj_type_t, Int, Cache.Kind)] = [
-            (HWLOC_OBJ_L1CACHE, 1, .unified), (HWLOC_OBJ_L2CACHE, 2, .unified),
-            (HWLOC_OBJ_L3CACHE, 3, .unified), (HWLOC_OBJ_L4CACHE, 4, .unified),
-            (HWLOC_OBJ_L5CACHE, 5, .unified), (HWLOC_OBJ_L1ICACHE, 1, .instruction),
-            (HWLOC_OBJ_L2ICACHE, 2, .instruction), (HWLOC_OBJ_L3ICACHE, 3, .instruction),
-        ]
-        for (type, level, defaultKind) in cacheTypes {
-            for o in objs(type) {
-                let a = o.pointee.attr.pointee.cache
-                var kind = defaultKind
-                if a.type == HWLOC_OBJ_CACHE_DATA { kind = .data }
-                if a.type == HWLOC_OBJ_CACHE_INSTRUCTION { kind = .instruction }
-                caches.append(Cache(level: level, kind: kind, logicalIndex: Int(o.pointee.logical_index),
-                                    sizeBytes: a.size, lineSize: Int(a.linesize),
-                                    cpus: CPUSet(hwlocBitmap: o.pointee.cpuset)))
-            }
-        }
 
-        // Kinds: hwloc ranks them from most power-efficient (index 0) up.
+        // Kinds: hwloc orders them from most power-efficient (index 0) to
+        // most performant; `efficiency` is -1 when hwloc cannot rank them.
         let nKinds = max(Int(hwloc_cpukinds_get_nr(t, 0)), 0)
         for k in 0..<nKinds {
             let set = Bitmap()
@@ -288,52 +354,63 @@ private struct Snapshot {
                                  cpus: CPUSet(hwlocBitmap: set.raw), infos: dict))
         }
 
-        let coreObjs = objs(HWLOC_OBJ_CORE)
-        func packageIndex(_ o: hwloc_obj_t) -> Int? {
-            hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_PACKAGE, o).map { Int($0.pointee.logical_index) }
-        }
-        cores = coreObjs.map {
+        cores = objs(HWLOC_OBJ_CORE).map {
             Core(logicalIndex: Int($0.pointee.logical_index), osIndex: osIndex($0),
-                 package: packageIndex($0), cpus: CPUSet(hwlocBitmap: $0.pointee.cpuset))
+                 package: packageIndex($0), cpus: CPUSet(hwlocBitmap: $0.pointee.cpuset), isInferred: false)
         }
-        let puObjs = objs(HWLOC_OBJ_PU)
-        var syntheticCores: [Core] = []
-        for o in puObjs {
-            let os = Int(o.pointee.os_index)
-            let coreObj = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_CORE, o)
-            var coreIndex: Int
-            var smt = 0
-            if let coreObj {
-                coreIndex = Int(coreObj.pointee.logical_index)
-                smt = Int(o.pointee.sibling_rank)
-            } else {
-                // No core level (some synthetic topologies): each PU is its own core.
-                coreIndex = cores.count + syntheticCores.count
-                syntheticCores.append(Core(logicalIndex: coreIndex, osIndex: nil, package: packageIndex(o),
-                                           cpus: [os]))
-            }
-            let nodes = numaNodes.filter { $0.cpus.contains(os) }.map(\.osIndex)
-            let kind = kinds.first { $0.cpus.contains(os) }?.rank
-            pus.append(PU(logicalIndex: Int(o.pointee.logical_index), osIndex: os, core: coreIndex,
-                          package: packageIndex(o), numaNodes: nodes, kind: kind, smtIndex: smt))
-        }
-        cores += syntheticCores
+        var kindOfCPU: [Int: Int] = [:]
+        for k in kinds { for cpu in k.cpus { kindOfCPU[cpu] = k.rank } }
+        var nodesOfCPU: [Int: [Int]] = [:]
+        for n in numaNodes { for cpu in n.cpus { nodesOfCPU[cpu, default: []].append(n.osIndex) } }
 
-        // NUMA distances (latency-like), when the source has them.
-        var nr: UInt32 = 0
-        let kindFlags = HWLOC_DISTANCES_KIND_MEANS_LATENCY.rawValue
-        if hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &nr, nil, UInt(kindFlags), 0) == 0, nr > 0 {
-            var arr = [UnsafeMutablePointer<hwloc_distances_s>?](repeating: nil, count: Int(nr))
-            var got = nr
-            if hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &got, &arr, UInt(kindFlags), 0) == 0,
-               got > 0, let d = arr[0] {
-                let n = Int(d.pointee.nbobjs)
-                let nodes = (0..<n).map { Int(d.pointee.objs[$0]!.pointee.os_index) }
-                let values = (0..<n).map { i in (0..<n).map { j in d.pointee.values[i * n + j] } }
-                distances = NUMADistances(nodes: nodes, values: values)
+        // PUs in logical order; a PU's SMT index is its rank among its core's
+        // PUs in that order (0 = the first hardware thread).
+        var inferredCores: [Core] = []
+        var threadsSeen: [Int: Int] = [:]
+        for o in objs(HWLOC_OBJ_PU) {
+            let os = Int(o.pointee.os_index)
+            let coreIndex: Int
+            if let coreObj = hwloc_get_ancestor_obj_by_type(t, HWLOC_OBJ_CORE, o) {
+                coreIndex = Int(coreObj.pointee.logical_index)
+            } else {
+                // No core level (some synthetic topologies): each PU stands
+                // for its own core.
+                coreIndex = cores.count + inferredCores.count
+                inferredCores.append(Core(logicalIndex: coreIndex, osIndex: nil, package: packageIndex(o),
+                                          cpus: [os], isInferred: true))
             }
-            for case let d? in arr.prefix(Int(got)) { hwloc_distances_release(t, d) }
+            let smt = threadsSeen[coreIndex, default: 0]
+            threadsSeen[coreIndex] = smt + 1
+            pus.append(PU(logicalIndex: Int(o.pointee.logical_index), osIndex: os, core: coreIndex,
+                          package: packageIndex(o), numaNodes: nodesOfCPU[os] ?? [],
+                          kind: kindOfCPU[os], smtIndex: smt))
         }
+        cores += inferredCores
+
+        // CPU caches (memory-side caches are not CPU caches and only show in
+        // the tree), with the cores that share each one.
+        var coreOfCPU: [Int: Int] = [:]
+        for p in pus { coreOfCPU[p.osIndex] = p.core }
+        let cacheTypes: [(hwloc_obj_type_t, Int, Cache.Kind)] = [
+            (HWLOC_OBJ_L1CACHE, 1, .unified), (HWLOC_OBJ_L2CACHE, 2, .unified),
+            (HWLOC_OBJ_L3CACHE, 3, .unified), (HWLOC_OBJ_L4CACHE, 4, .unified),
+            (HWLOC_OBJ_L5CACHE, 5, .unified), (HWLOC_OBJ_L1ICACHE, 1, .instruction),
+            (HWLOC_OBJ_L2ICACHE, 2, .instruction), (HWLOC_OBJ_L3ICACHE, 3, .instruction),
+        ]
+        for (type, level, defaultKind) in cacheTypes {
+            for o in objs(type) {
+                let a = o.pointee.attr.pointee.cache
+                var kind = defaultKind
+                if a.type == HWLOC_OBJ_CACHE_DATA { kind = .data }
+                if a.type == HWLOC_OBJ_CACHE_INSTRUCTION { kind = .instruction }
+                let cpus = CPUSet(hwlocBitmap: o.pointee.cpuset)
+                let sharing = Set(cpus.compactMap { coreOfCPU[$0] }).sorted()
+                caches.append(Cache(level: level, kind: kind, logicalIndex: Int(o.pointee.logical_index),
+                                    sizeBytes: a.size, lineSize: Int(a.linesize), cpus: cpus, cores: sharing))
+            }
+        }
+
+        distances = Snapshot.numaLatencies(t)
 
         let rootObj = hwloc_get_root_obj(t)!
         if let m = hwloc_obj_get_info_by_name(rootObj, "CPUModel") { cpuModel = String(cString: m) }
@@ -341,6 +418,31 @@ private struct Snapshot {
             cpuModel = String(cString: m)
         }
         root = Snapshot.node(rootObj)
+    }
+
+    /// The first latency-like NUMA distance matrix, when the source has one.
+    static func numaLatencies(_ t: OpaquePointer) -> NUMADistances? {
+        let kindFlags = UInt(HWLOC_DISTANCES_KIND_MEANS_LATENCY.rawValue)
+        var nr: UInt32 = 0
+        guard hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &nr, nil, kindFlags, 0) == 0, nr > 0 else {
+            return nil
+        }
+        var arr = [UnsafeMutablePointer<hwloc_distances_s>?](repeating: nil, count: Int(nr))
+        var got = nr
+        guard hwloc_distances_get_by_type(t, HWLOC_OBJ_NUMANODE, &got, &arr, kindFlags, 0) == 0 else { return nil }
+        // On return `got` may exceed the array (matrices added meanwhile);
+        // only the first `arr.count` were filled in.
+        let filled = arr.prefix(Int(min(got, nr)))
+        defer { for case let d? in filled { hwloc_distances_release(t, d) } }
+        guard let first = filled.first, let d = first else { return nil }
+        let n = Int(d.pointee.nbobjs)
+        var nodes: [Int] = []
+        for i in 0..<n {
+            guard let o = d.pointee.objs[i] else { return nil }
+            nodes.append(Int(o.pointee.os_index))
+        }
+        let values = (0..<n).map { i in (0..<n).map { j in d.pointee.values[i * n + j] } }
+        return NUMADistances(nodes: nodes, values: values)
     }
 
     static func node(_ o: hwloc_obj_t) -> TopologyNode {
@@ -357,16 +459,21 @@ private struct Snapshot {
             m = cur.pointee.next_sibling
         }
         let type = o.pointee.type
+        let isCPUCache = hwloc_obj_type_is_cache(type) != 0
         var bytes: UInt64?
-        if hwloc_obj_type_is_cache(type) != 0 { bytes = o.pointee.attr.pointee.cache.size }
-        if type == HWLOC_OBJ_NUMANODE { bytes = o.pointee.attr?.pointee.numanode.local_memory ?? 0 }
         var name = String(cString: hwloc_obj_type_string(type))
-        if hwloc_obj_type_is_cache(type) != 0 {
-            let a = o.pointee.attr.pointee.cache
-            name = "L\(a.depth)" + (a.type == HWLOC_OBJ_CACHE_DATA ? "d" : a.type == HWLOC_OBJ_CACHE_INSTRUCTION ? "i" : "")
+        if isCPUCache || type == HWLOC_OBJ_MEMCACHE, let attr = o.pointee.attr {
+            bytes = attr.pointee.cache.size
         }
+        if isCPUCache, let attr = o.pointee.attr {
+            let a = attr.pointee.cache
+            let suffix = a.type == HWLOC_OBJ_CACHE_DATA ? "d" : a.type == HWLOC_OBJ_CACHE_INSTRUCTION ? "i" : ""
+            name = "L\(a.depth)" + suffix
+        }
+        if type == HWLOC_OBJ_NUMANODE { bytes = o.pointee.attr?.pointee.numanode.local_memory ?? 0 }
         return TopologyNode(
             type: name,
+            subtype: o.pointee.subtype.map { String(cString: $0) },
             logicalIndex: Int(o.pointee.logical_index),
             osIndex: o.pointee.os_index == UInt32.max ? nil : Int(o.pointee.os_index),
             cpus: CPUSet(hwlocBitmap: o.pointee.cpuset),
