@@ -1,6 +1,79 @@
 import ArgumentParser
+import HashEngine
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// `mtrun hash`: parallel, ordered, coreutils-compatible file hashing.
+///
+/// Options are parsed by ``HashCommandLine`` from the raw `argv` bytes (GNU
+/// `getopt_long` behaviour, non-UTF-8 file names kept), not by
+/// ArgumentParser, so every `sha256sum` command line means the same here and
+/// usage errors exit with 1 as in coreutils.
 struct HashCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "hash", abstract: "(not yet implemented)")
-    func run() throws { throw ExitCode(2) }
+    static let configuration = CommandConfiguration(
+        commandName: "hash",
+        abstract: "Hash files in parallel, printing sha256sum-compatible lines in input order.",
+        discussion: "Run 'mtrun hash --help' for the options.",
+        helpNames: []
+    )
+
+    @Argument(parsing: .captureForPassthrough, help: "Options and files (see 'mtrun hash --help').")
+    var arguments: [String] = []
+
+    func run() throws {
+        throw ExitCode(HashCommand.main(arguments: HashCommand.rawArguments(count: arguments.count)))
+    }
+
+    /// The last `count` arguments of the process as bytes (Swift's
+    /// `CommandLine.arguments` repairs invalid UTF-8, which would change
+    /// file names).
+    static func rawArguments(count: Int) -> [[UInt8]] {
+        let argc = Int(CommandLine.argc)
+        var all: [[UInt8]] = []
+        for i in 0..<argc {
+            guard let p = CommandLine.unsafeArgv[i] else { continue }
+            all.append(Array(UnsafeRawBufferPointer(start: p, count: strlen(p))))
+        }
+        // Everything after the first "hash" word.
+        if let at = all.dropFirst().firstIndex(of: Array("hash".utf8)) {
+            return Array(all[(at + 1)...])
+        }
+        return Array(all.suffix(count))
+    }
+
+    /// Runs `mtrun hash` with `arguments` and returns the exit status.
+    static func main(arguments: [[UInt8]]) -> Int32 {
+        let charset = Charset.fromEnvironment()
+        let console = Console(
+            programName: "mtrun",
+            stdout: FileDescriptorSink(fd: 1),
+            stderr: FileDescriptorSink(fd: 2)
+        )
+        switch HashCommandLine.parse(arguments) {
+        case .failure(let e):
+            console.error(e.message)
+            console.raw(stderr: Array("Try 'mtrun hash --help' for more information.\n".utf8))
+            return 1
+        case .success(.help):
+            console.out(Array(HashCommandLine.helpText.utf8))
+            console.flush()
+            return 0
+        case .success(.version):
+            console.out(Array("mtrun hash (mtjobs) 0.1\n".utf8))
+            console.flush()
+            return 0
+        case .success(.run(let options)):
+            do {
+                let runner = try HashRunner(options: options, console: console, charset: charset)
+                return runner.run()
+            } catch {
+                console.error("cannot start: \(error)")
+                return 1
+            }
+        }
+    }
 }

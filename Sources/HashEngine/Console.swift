@@ -1,0 +1,109 @@
+import Synchronization
+
+/// Standard output and standard error of one `mtrun hash` run, with the
+/// ordering coreutils gives them.
+///
+/// Standard output is buffered (line by line on a terminal, 64 KiB
+/// otherwise); every message to standard error first flushes it, like
+/// `error(3)` does, so the two streams interleave in program order when they
+/// go to the same place. A progress line, when shown, is erased before any
+/// other text reaches the terminal and redrawn on the next tick.
+public final class Console: Sendable {
+    /// The program name that starts every message (`mtrun`).
+    public let programName: String
+    /// The output sink.
+    public let stdout: any OutputSink
+    /// The message sink.
+    public let stderr: any OutputSink
+    private let lineBuffered: Bool
+
+    private struct State {
+        var pending: [UInt8] = []
+        /// Width of the progress line now on the terminal (0: none).
+        var progressWidth = 0
+    }
+
+    /// Protected by its mutex.
+    private let state = Mutex(State())
+
+    /// Creates a console over two sinks.
+    public init(programName: String = "mtrun", stdout: any OutputSink, stderr: any OutputSink) {
+        self.programName = programName
+        self.stdout = stdout
+        self.stderr = stderr
+        self.lineBuffered = stdout.isTerminal
+    }
+
+    /// Appends `bytes` to standard output.
+    public func out(_ bytes: [UInt8]) {
+        state.withLock { s in
+            s.pending.append(contentsOf: bytes)
+            if lineBuffered || s.pending.count >= 65536 {
+                clearProgress(&s)
+                flushOut(&s)
+            }
+        }
+    }
+
+    /// Writes `programName: message` and a newline to standard error.
+    public func error(_ message: [UInt8]) {
+        var line = Array(programName.utf8)
+        line.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
+        line.append(contentsOf: message)
+        line.append(0x0A)
+        raw(stderr: line)
+    }
+
+    /// Writes `programName: message` and a newline to standard error.
+    public func error(_ message: String) { error(Array(message.utf8)) }
+
+    /// Writes bytes to standard error as they are, after flushing standard output.
+    public func raw(stderr bytes: [UInt8]) {
+        state.withLock { s in
+            clearProgress(&s)
+            flushOut(&s)
+            bytes.withUnsafeBytes { stderr.write($0) }
+        }
+    }
+
+    /// Flushes standard output.
+    public func flush() {
+        state.withLock { s in
+            clearProgress(&s)
+            flushOut(&s)
+        }
+    }
+
+    /// Replaces the progress line on standard error with `text` (no newline).
+    func showProgress(_ text: String) {
+        state.withLock { s in
+            flushOut(&s)
+            var bytes = [UInt8(ascii: "\r")] + Array(text.utf8)
+            let width = text.utf8.count
+            if width < s.progressWidth {
+                bytes.append(contentsOf: [UInt8](repeating: 0x20, count: s.progressWidth - width))
+                bytes.append(contentsOf: [UInt8(ascii: "\r")] + Array(text.utf8))
+            }
+            s.progressWidth = width
+            bytes.withUnsafeBytes { stderr.write($0) }
+        }
+    }
+
+    /// Erases the progress line for good.
+    func endProgress() {
+        state.withLock { s in clearProgress(&s) }
+    }
+
+    private func clearProgress(_ s: inout State) {
+        guard s.progressWidth > 0 else { return }
+        let bytes = [UInt8(ascii: "\r")] + [UInt8](repeating: 0x20, count: s.progressWidth) + [UInt8(ascii: "\r")]
+        bytes.withUnsafeBytes { stderr.write($0) }
+        s.progressWidth = 0
+    }
+
+    private func flushOut(_ s: inout State) {
+        guard !s.pending.isEmpty else { return }
+        s.pending.withUnsafeBytes { stdout.write($0) }
+        s.pending.removeAll(keepingCapacity: true)
+    }
+}

@@ -1,1 +1,0 @@
-// HashEngine: implementation follows.

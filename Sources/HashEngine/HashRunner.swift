@@ -1,0 +1,176 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import SerialJobs
+import Topology
+import Synchronization
+import WorkerPool
+
+/// What the parallel stage found for one item.
+enum ItemOutcome: Sendable {
+    /// Hashed.
+    case digest(FileDigest)
+    /// Could not be read.
+    case failure(SystemError)
+    /// Nothing to hash (a walker message).
+    case none
+}
+
+/// Runs `mtrun hash`: walker → parallel hash → in-order print.
+///
+/// The submitting thread walks the operands (and the trees under them with
+/// `-r`) and submits one item per file to a SerialJobs shell; workers hash
+/// the files; the shell's serial callbacks print each item's line or error in
+/// submission order. All output, messages included, happens in those
+/// callbacks, so lines and messages come out in operand and walk order while
+/// hashing goes on, and at most `window` items are in flight: memory stays
+/// bounded whatever the number of files. Standard input (`-`) is read on the
+/// submitting thread, in order, since it can be read only once.
+public final class HashRunner: Sendable {
+    /// The parsed options.
+    public let options: HashOptions
+    /// Where output and messages go.
+    public let console: Console
+    let quoting: ShellQuoting
+    let digester: FileDigester
+    let instance: Instance
+    /// Items in flight at most.
+    public let window: Int
+    /// Set by serial callbacks when an item failed; relaxed: read only after
+    /// `Shell.stop()`, which orders every callback before its return.
+    let failed = Atomic<Bool>(false)
+    /// Shows `--progress` when enabled.
+    let progress: ProgressMeter?
+
+    /// Prepares a run. `pool` defaults to the shared pool, or to a pool on
+    /// the first `options.jobs` usable CPUs.
+    public init(options: HashOptions, console: Console, charset: Charset, pool: WorkerPool? = nil, bufferSize: Int = 256 * 1024) throws(SerialJobsError) {
+        self.options = options
+        self.console = console
+        self.quoting = ShellQuoting(charset: charset)
+        self.digester = FileDigester(algorithm: options.algorithm, bufferSize: bufferSize)
+        let chosen: WorkerPool
+        if let pool {
+            chosen = pool
+        } else if let jobs = options.jobs {
+            let allowed = Array(WorkerPool.shared.topology.allowedCPUs)
+            chosen = WorkerPool(name: "hash", cpus: CPUSet(allowed.prefix(max(1, jobs))))
+        } else {
+            chosen = WorkerPool.shared
+        }
+        self.instance = try Instance(pool: chosen)
+        self.window = max(64, 16 * chosen.workerCount)
+        let wantProgress = options.progress ?? console.stderr.isTerminal
+        self.progress = (wantProgress && !options.check) ? ProgressMeter(console: console, digester: digester) : nil
+    }
+
+    /// Runs and returns the exit status (0, or 1 if anything failed).
+    public func run() -> Int32 {
+        let status = options.check ? runCheck() : runHash()
+        console.flush()
+        return status
+    }
+
+    // MARK: Hash mode
+
+    private func runHash() -> Int32 {
+        let shell: Shell
+        do {
+            shell = try instance.makeShell(window: window)
+        } catch {
+            console.error("cannot start: \(error)")
+            return 1
+        }
+        progress?.start()
+        let operands = options.operands.isEmpty ? [[UInt8(ascii: "-")]] : options.operands
+        do {
+            for operand in operands {
+                try submitOperand(operand, shell)
+            }
+            progress?.walkFinished()
+        } catch {
+            console.error("internal error: \(error)")
+            failed.store(true, ordering: .relaxed)
+        }
+        shell.stop()
+        progress?.stop()
+        return failed.load(ordering: .relaxed) ? 1 : 0
+    }
+
+    private func submitOperand(_ operand: [UInt8], _ shell: Shell) throws(SerialJobsError) {
+        if operand == [UInt8(ascii: "-")] {
+            let r: ItemOutcome
+            do throws(SystemError) { r = .digest(try digester.digest(fd: 0)) } catch { r = .failure(error) }
+            try submit(shell, name: operand) { r }
+            return
+        }
+        if options.recursive && TreeWalker.isDirectory(operand) {
+            let walker = TreeWalker(followLinks: options.dereference)
+            try walker.walk(root: operand) { (entry) throws(SerialJobsError) in
+                switch entry {
+                case .file(let path): try submitFile(path, shell)
+                case .failure(let path, let e): try submit(shell, name: path) { .failure(e) }
+                case .loop(let path): try submitMessage(shell, isError: true, path: path, text: "File system loop detected; not entered")
+                case .skipped(let path, let why): try submitMessage(shell, isError: false, path: path, text: "skipped: \(why.rawValue)")
+                }
+            }
+            return
+        }
+        try submitFile(operand, shell)
+    }
+
+    private func submitFile(_ path: [UInt8], _ shell: Shell) throws(SerialJobsError) {
+        let digester = self.digester
+        progress?.discovered(path)
+        try submit(shell, name: path) {
+            do throws(SystemError) { return .digest(try digester.digest(path: path)) } catch { return .failure(error) }
+        }
+    }
+
+    private func submit(_ shell: Shell, name: [UInt8], _ work: @escaping @Sendable () -> ItemOutcome) throws(SerialJobsError) {
+        try shell.submit(parallel: work, serial: { [self] (r: Result<ItemOutcome, any Error>) in
+            switch r {
+            case .success(let outcome): self.report(name: name, outcome)
+            case .failure(let e): self.report(name: name, .failure(e as? SystemError ?? SystemError(EIO)))
+            }
+        })
+    }
+
+    private func submitMessage(_ shell: Shell, isError: Bool, path: [UInt8], text: String) throws(SerialJobsError) {
+        let quoted = quoting.quote(path)
+        try shell.submit(parallel: { ItemOutcome.none }, serial: { [self] (_: Result<ItemOutcome, any Error>) in
+            var m = quoted
+            m.append(contentsOf: ": \(text)".utf8)
+            if isError { self.failed.store(true, ordering: .relaxed) }
+            self.console.error(m)
+        })
+    }
+
+    /// Serial stage: prints one item's line or error.
+    private func report(name: [UInt8], _ outcome: ItemOutcome) {
+        switch outcome {
+        case .digest(let d):
+            let hex = Hex.encode(d.digest)
+            if options.json {
+                console.out(JSONLine.line(path: name, algorithm: options.algorithm, digestHex: hex, bytes: d.byteCount, error: nil))
+            } else {
+                console.out(options.format.line(name: name, hex: hex))
+            }
+            progress?.finished()
+        case .failure(let e):
+            failed.store(true, ordering: .relaxed)
+            if options.json {
+                console.out(JSONLine.line(path: name, algorithm: options.algorithm, digestHex: nil, bytes: nil, error: e.message))
+            } else {
+                var m = quoting.quote(name)
+                m.append(contentsOf: ": \(e.message)".utf8)
+                console.error(m)
+            }
+            progress?.finished()
+        case .none:
+            break
+        }
+    }
+}

@@ -1,0 +1,57 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+
+/// Where `mtrun hash` writes bytes: a file descriptor, or memory in tests.
+public protocol OutputSink: Sendable {
+    /// Writes all of `bytes`.
+    func write(_ bytes: UnsafeRawBufferPointer)
+    /// Whether this is a terminal (decides line flushing and `--progress`).
+    var isTerminal: Bool { get }
+}
+
+/// Writes to a file descriptor, retrying short writes; errors are ignored
+/// (like a closed pipe: the next write fails the same way).
+public struct FileDescriptorSink: OutputSink {
+    /// The descriptor.
+    public let fd: Int32
+
+    /// Wraps `fd`.
+    public init(fd: Int32) { self.fd = fd }
+
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        var done = 0
+        while done < bytes.count {
+            let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n > 0 { done += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            return
+        }
+    }
+
+    public var isTerminal: Bool { isatty(fd) == 1 }
+}
+
+/// Collects everything written, for tests.
+public final class MemorySink: OutputSink {
+    /// Protected by its mutex.
+    private let storage = Mutex<[UInt8]>([])
+
+    /// An empty sink.
+    public init() {}
+
+    public func write(_ bytes: UnsafeRawBufferPointer) {
+        storage.withLock { $0.append(contentsOf: bytes) }
+    }
+
+    public var isTerminal: Bool { false }
+
+    /// Everything written so far.
+    public var bytes: [UInt8] { storage.withLock { $0 } }
+
+    /// Everything written so far, decoded as UTF-8 (invalid bytes replaced).
+    public var text: String { String(decoding: bytes, as: UTF8.self) }
+}
