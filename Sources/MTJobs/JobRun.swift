@@ -1,0 +1,293 @@
+import Dispatch
+import Synchronization
+import Topology
+import WorkerPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: - Claiming, stopping and waiting
+//
+// One `JobRun` is the shared state of one run of a job (the kernel's
+// `struct padata_mt_job_state`). It is reference counted: the caller and
+// every helper closure queued on the pool hold it, so a helper that starts
+// after the run returned still finds valid state, claims nothing and leaves.
+//
+// Claiming. The chunks (see ChunkPlan) are cut into spans: one span of all
+// chunks, or one per NUMA node. Each span has a cursor: the index of its
+// next unclaimed chunk, plus a STOP bit. A thread claims chunk `c` of a span
+// by compare-and-swap of the cursor from `c` to `c + 1`, only while
+// `c < hi` and STOP is clear. Every claimed chunk is run exactly once, by
+// its claimer. There is no lock: the kernel's spinlock around
+// `job->start/size` becomes one CAS per chunk.
+//
+// Stopping. The first error thrown by the thread function is kept (under
+// `firstError`'s lock) and STOP is set on every cursor (atomic OR), as is a
+// cancellation (explicit handle, Task cancellation, checked at every claim).
+// A stopped cursor can no longer move, so once a thread sees every span
+// exhausted or stopped, the set of claimed chunks is final: one prefix
+// `[lo, cursor)` per span, all of them run (or running) to the end.
+//
+// Waiting. Each participant counts the chunks it ran and, after recording
+// its report, adds the count to `done`. The caller claims until nothing is
+// left, then computes how many chunks were claimed in all (the cursors are
+// final then) and waits until `done` reaches that number. It never waits
+// for a helper that claimed nothing, so a helper still queued behind busy
+// workers (a nested job, a one-worker pool) cannot make it wait: nesting
+// never deadlocks. Because every call of the thread function happens
+// before its participant's `done` increment, which happens before the
+// caller sees the total, the function is never called after `run` returns.
+//
+// The caller's wait spins briefly, then parks on a semaphore: it stores
+// `waiter = 1` and re-reads `done`; a participant adds to `done` and then
+// reads `waiter`, signalling the semaphore if it is 1. Both sides use
+// sequentially consistent operations, so at least one sees the other (no
+// lost wake-up); extra signals are harmless.
+
+/// One span's claiming state. Padded to a cache line so cursors of
+/// different NUMA spans do not share one.
+struct SpanSlot: ~Copyable {
+    /// Next unclaimed chunk index, with `JobRun.stopBit` once stopped.
+    /// Relaxed CAS: a claim only needs atomicity (each index handed out
+    /// once); the chunk's range comes from the immutable plan, and results
+    /// are published through `done` (sequentially consistent).
+    let cursor: Atomic<Int>
+    /// Chunk index range of the span.
+    let lo: Int
+    let hi: Int
+    /// NUMA node of the span (-1 when the job is not NUMA-aware).
+    let node: Int
+    let pad: (Int, Int, Int, Int) = (0, 0, 0, 0)
+
+    init(lo: Int, hi: Int, node: Int) {
+        cursor = Atomic(lo)
+        self.lo = lo
+        self.hi = hi
+        self.node = node
+    }
+}
+
+final class JobRun {
+    static let stopBit = 1 << 62
+
+    enum Stop: Int { case none = 0, error = 1, cancelled = 2 }
+
+    let plan: ChunkPlan
+    let body: @Sendable (Range<Int>) throws -> Void
+    let progress: (@Sendable (Int) -> Void)?
+    let cancel: MTJobCancelHandle?
+    let extraCancel: MTJobCancelHandle?
+    /// Immutable after init: the span table (cursors inside are atomic).
+    let spans: UnsafeMutablePointer<SpanSlot>
+    let spanCount: Int
+
+    /// Chunks finished, added by each participant once it is done; see
+    /// "Waiting" above. Sequentially consistent, pairs with `waiter`.
+    let done = Atomic<Int>(0)
+    /// 1 once the caller parks on `semaphore`; see "Waiting" above.
+    let waiter = Atomic<Int>(0)
+    /// Written by the caller before it stores `waiter = 1`; read by a
+    /// participant only after it reads `waiter == 1` (happens-before
+    /// through that pair).
+    nonisolated(unsafe) var semaphore: DispatchSemaphore?
+    /// Why claims stopped (a `Stop` raw value). Relaxed: the reason is read
+    /// by the caller after the wait, which orders it.
+    let stopReason = Atomic<Int>(0)
+    // protected by itself
+    let firstError = Mutex<(any Error)?>(nil)
+    /// Units of finished chunks (relaxed counter; the progress lock orders
+    /// the reported values).
+    let unitsDone = Atomic<Int>(0)
+    // protected by itself: the largest value given to `progress` so far.
+    let progressReported = Mutex<Int>(0)
+    // protected by itself
+    let participants = Mutex<[MTJobReport.Participant]>([])
+
+    init(plan: ChunkPlan, job: MTJob, extraCancel: MTJobCancelHandle?, spans spanPlan: [NUMASpan]) {
+        self.plan = plan
+        self.body = job.threadFunction
+        self.progress = job.progress
+        self.cancel = job.cancellation
+        self.extraCancel = extraCancel
+        let n = max(spanPlan.count, 1)
+        spanCount = n
+        spans = .allocate(capacity: n)
+        if spanPlan.isEmpty {
+            (spans + 0).initialize(to: SpanSlot(lo: 0, hi: plan.chunkCount, node: -1))
+        } else {
+            for (i, s) in spanPlan.enumerated() {
+                (spans + i).initialize(to: SpanSlot(lo: s.chunks.lowerBound, hi: s.chunks.upperBound, node: s.node))
+            }
+        }
+    }
+
+    deinit {
+        spans.deinitialize(count: spanCount)
+        spans.deallocate()
+    }
+
+    // MARK: claiming
+
+    /// Claims the next chunk of span `s`, or nil when it is exhausted or stopped.
+    @inline(__always)
+    func claim(span s: Int) -> Int? {
+        var v = spans[s].cursor.load(ordering: .relaxed)
+        let hi = spans[s].hi
+        while true {
+            if v >= hi || v & JobRun.stopBit != 0 { return nil }
+            let (ok, seen) = spans[s].cursor.compareExchange(
+                expected: v, desired: v + 1, successOrdering: .relaxed, failureOrdering: .relaxed)
+            if ok { return v }
+            v = seen
+        }
+    }
+
+    /// Claims from span `home` first, then from the span with the most
+    /// chunks left.
+    @inline(__always)
+    func claim(home: Int) -> Int? {
+        if let c = claim(span: home) { return c }
+        if spanCount == 1 { return nil }
+        while true {
+            var best = -1, bestLeft = 0
+            for s in 0 ..< spanCount {
+                let v = spans[s].cursor.load(ordering: .relaxed)
+                if v & JobRun.stopBit != 0 { continue }
+                let left = spans[s].hi - v
+                if left > bestLeft { best = s; bestLeft = left }
+            }
+            if best < 0 { return nil }
+            if let c = claim(span: best) { return c }
+        }
+    }
+
+    /// Stops every span; the first reason wins.
+    func stop(_ why: Stop) {
+        _ = stopReason.compareExchange(expected: 0, desired: why.rawValue, ordering: .relaxed)
+        for s in 0 ..< spanCount { spans[s].cursor.bitwiseOr(JobRun.stopBit, ordering: .relaxed) }
+    }
+
+    func record(_ error: any Error) {
+        let first = firstError.withLock { e -> Bool in
+            if e == nil { e = error; return true }
+            return false
+        }
+        if first { stop(.error) }
+    }
+
+    /// Chunks claimed in all; final once every span is exhausted or stopped.
+    func claimedCount() -> Int {
+        var n = 0
+        for s in 0 ..< spanCount {
+            let v = spans[s].cursor.load(ordering: .relaxed) & ~JobRun.stopBit
+            n += min(v, spans[s].hi) - spans[s].lo
+        }
+        return n
+    }
+
+    /// Unit ranges of the claimed prefix of each span (merged when adjacent).
+    func claimedRanges() -> [Range<Int>] {
+        var out: [Range<Int>] = []
+        for s in 0 ..< spanCount {
+            let v = min(spans[s].cursor.load(ordering: .relaxed) & ~JobRun.stopBit, spans[s].hi)
+            guard v > spans[s].lo else { continue }
+            let r = plan.units(chunks: spans[s].lo ..< v)
+            if let last = out.last, last.upperBound == r.lowerBound {
+                out[out.count - 1] = last.lowerBound ..< r.upperBound
+            } else {
+                out.append(r)
+            }
+        }
+        return out.sorted { $0.lowerBound < $1.lowerBound }
+    }
+
+    // MARK: participating
+
+    /// The claim loop, the same for the caller and every helper (the
+    /// kernel's `padata_mt_helper`). `checkTask`: also poll the current
+    /// Task's cancellation (the synchronous caller only).
+    func participate(home: Int, role: MTJobReport.Participant.Role, checkTask: Bool) {
+        var chunks = 0, units = 0
+        var t0 = 0, t1 = 0
+        while true {
+            if cancel?.isCancelled == true || extraCancel?.isCancelled == true || (checkTask && Task.isCancelled) {
+                stop(.cancelled)
+            }
+            guard let k = claim(home: home) else { break }
+            let r = plan.range(ofChunk: k)
+            if chunks == 0 { t0 = monotonicNanos() }
+            chunks += 1
+            do {
+                try body(r)
+                units += r.count
+                let total = unitsDone.wrappingAdd(r.count, ordering: .relaxed).newValue
+                if let progress {
+                    progressReported.withLock { last in
+                        if total > last { last = total; progress(total) }
+                    }
+                }
+            } catch {
+                record(error)
+            }
+        }
+        guard chunks > 0 || role == .caller else { return }
+        if chunks > 0 { t1 = monotonicNanos() }
+        let info = WorkerPool.current
+        let cpu = info?.cpu ?? currentCPU()
+        let p = MTJobReport.Participant(
+            role: role, worker: info, cpu: cpu, numaNode: info?.numaNode,
+            chunks: chunks, units: units, busy: .nanoseconds(t1 - t0))
+        participants.withLock { $0.append(p) }
+        guard chunks > 0 else { return }
+        done.wrappingAdd(chunks, ordering: .sequentiallyConsistent)
+        if waiter.load(ordering: .sequentiallyConsistent) == 1 {
+            semaphore?.signal()
+        }
+    }
+
+    /// Do not rename: shows in profiles as the caller waiting for helpers.
+    func waitForClaimedChunks(_ target: Int) {
+        if done.load(ordering: .acquiring) == target { return }
+        var spins = 0
+        while spins < JobRun.waitSpins {
+            if done.load(ordering: .acquiring) == target { return }
+            spins += 1
+        }
+        let sem = DispatchSemaphore(value: 0)
+        semaphore = sem
+        waiter.store(1, ordering: .sequentiallyConsistent)
+        while done.load(ordering: .sequentiallyConsistent) != target { sem.wait() }
+    }
+
+    /// Polls of `done` before parking: a few microseconds, long enough for
+    /// a helper finishing a short chunk, short enough not to steal a CPU
+    /// from a helper that is still working on a shared machine.
+    static let waitSpins = 2_000
+}
+
+// `plan`, `body`, `progress`, the handles and the span table are immutable;
+// cursors, `done`, `waiter`, `stopReason`, `unitsDone` are atomics;
+// `firstError`, `progressReported`, `participants` are Mutexes; `semaphore`
+// is published through `waiter` (see "Waiting").
+extension JobRun: @unchecked Sendable {}
+
+@inline(__always)
+func monotonicNanos() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
+}
+
+/// glibc's `sched_getcpu` (a vDSO call), looked up once: Swift's Glibc
+/// module does not declare it (it needs `_GNU_SOURCE`).
+private let schedGetCPU: (@convention(c) () -> Int32)? = {
+    guard let f = dlsym(nil, "sched_getcpu") else { return nil }
+    return unsafeBitCast(f, to: (@convention(c) () -> Int32).self)
+}()
+
+/// The CPU the calling thread runs on, if the system says.
+func currentCPU() -> Int? {
+    guard let f = schedGetCPU else { return nil }
+    let c = f()
+    return c >= 0 ? Int(c) : nil
+}

@@ -1,1 +1,0 @@
-// MTJobs: implementation follows.

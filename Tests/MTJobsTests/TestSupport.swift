@@ -1,0 +1,33 @@
+import Foundation
+import Synchronization
+@testable import MTJobs
+import WorkerPool
+
+/// Long stress runs only with `MTJ_STRESS=1`.
+let stress = ProcessInfo.processInfo.environment["MTJ_STRESS"] == "1"
+
+/// Records every range a thread function receives.
+final class RangeLog: Sendable {
+    let ranges = Mutex<[Range<Int>]>([])
+    func add(_ r: Range<Int>) { ranges.withLock { $0.append(r) } }
+    var sorted: [Range<Int>] { ranges.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound } }
+    var count: Int { ranges.withLock { $0.count } }
+}
+
+struct TestError: Error, Equatable {
+    let tag: String
+}
+
+/// Spins for about `micros` microseconds (keeps a chunk on its thread).
+func busyWait(micros: Int) {
+    let end = monotonicNanos() + micros * 1000
+    while monotonicNanos() < end {}
+}
+
+/// A pool for tests that must control the worker count.
+func makePool(workers: Int, name: String = "mtjt") -> WorkerPool {
+    let cpus = Array(Topology.shared.placementOrder().prefix(workers))
+    return WorkerPool(name: name, cpus: CPUSet(cpus))
+}
+
+import Topology
