@@ -1,80 +1,35 @@
 import Foundation
 import Testing
 
-/// Runs the built `mtrun` binary, as a user would.
-struct MTRunBinary {
+/// `mtrun topo` runs of the built binary (through the hash tests' ``MTRunBinary``).
+enum Topo {
     struct Result {
         let status: Int32
         let stdout: String
         let stderr: String
     }
 
-    /// `mtrun` sits next to the test bundle in the build directory
-    /// (`.build/debug/mtjobsPackageTests.xctest` → `.build/debug/mtrun`);
-    /// `swift test` builds it because this target depends on it.
-    static let url: URL? = {
-        var candidates: [URL] = []
-        if let exe = ProcessInfo.processInfo.arguments.first {
-            candidates.append(URL(fileURLWithPath: exe).resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        candidates.append(Bundle.main.bundleURL)
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent())
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(root.appendingPathComponent(".build/debug"))
-        return candidates.map { $0.appendingPathComponent("mtrun") }
-            .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-    }()
-
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("TopologyTests/Fixtures")
 
     static func fixture(_ name: String) -> String { fixtures.appendingPathComponent(name + ".xml").path }
 
-    /// Runs `mtrun` (optionally under `prefix`, e.g. taskset) and collects its output.
-    static func run(_ arguments: [String], prefix: [String] = []) throws -> Result {
-        let binary = try #require(url, "mtrun binary not found next to the test bundle")
-        let p = Process()
-        if let tool = prefix.first {
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = Array(prefix.dropFirst()) + [binary.path] + arguments
-        } else {
-            p.executableURL = binary
-            p.arguments = arguments
-        }
-        let out = Pipe()
-        let err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        // Drain stderr on another thread while this one drains stdout, so a
-        // big output on either pipe cannot block the child.
-        let errData = DataBox()
-        let errDone = DispatchSemaphore(value: 0)
-        Thread {
-            errData.data = err.fileHandleForReading.readDataToEndOfFile()
-            errDone.signal()
-        }.start()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        errDone.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData.data, as: UTF8.self))
+    /// Runs `mtrun ARGS`, optionally under `prefix` (e.g. `taskset -c 0`).
+    static func run(_ arguments: [String], prefix: [String] = []) -> Result {
+        let o = prefix.isEmpty
+            ? MTRunBinary.mtrun(bytesArgs(arguments))
+            : MTRunBinary.run(bytesArgs(prefix) + [MTRunBinary.path] + bytesArgs(arguments))
+        return Result(status: o.status, stdout: o.out, stderr: o.err)
     }
 
     /// Runs `mtrun topo --json …` and decodes the object.
     static func json(_ arguments: [String], prefix: [String] = []) throws -> [String: Any] {
-        let r = try run(["topo", "--json"] + arguments, prefix: prefix)
+        let r = run(["topo", "--json"] + arguments, prefix: prefix)
         #expect(r.status == 0, "\(r.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8))
         return try #require(object as? [String: Any])
     }
 }
-
-/// Written by the reader thread before it signals; read after the wait.
-final class DataBox { var data = Data() }
-// `data` is written by one thread and read by another only across a semaphore signal/wait.
-extension DataBox: @unchecked Sendable {}
 
 @Suite("mtrun topo")
 struct TopoCommandTests {
@@ -90,7 +45,7 @@ struct TopoCommandTests {
     @Test("--json counts, tree and placement of XML fixtures", arguments: expected.keys.sorted())
     func jsonCounts(_ name: String) throws {
         let counts = try #require(Self.expected[name])
-        let j = try MTRunBinary.json(["--xml", MTRunBinary.fixture(name)])
+        let j = try Topo.json(["--xml", Topo.fixture(name)])
         #expect(j["counts"] as? [String: Int] == counts)
         let placement = try #require(j["placement"] as? [Int])
         #expect(placement.sorted() == Array(0..<counts["pus"]!))
@@ -107,7 +62,7 @@ struct TopoCommandTests {
 
     @Test("--json on a synthetic description and with --plan")
     func syntheticJSON() throws {
-        let j = try MTRunBinary.json(["--synthetic", "pack:2 [numa] l3:2 core:4 pu:2", "--plan", "3"])
+        let j = try Topo.json(["--synthetic", "pack:2 [numa] l3:2 core:4 pu:2", "--plan", "3"])
         #expect(j["counts"] as? [String: Int]
             == ["packages": 2, "numa_nodes": 2, "l3": 4, "l2": 0, "cores": 16, "pus": 32, "cpukinds": 0])
         let placement = try #require(j["placement"] as? [Int])
@@ -116,7 +71,7 @@ struct TopoCommandTests {
 
     @Test("this machine: placement covers exactly the allowed CPUs")
     func thisSystem() throws {
-        let j = try MTRunBinary.json([])
+        let j = try Topo.json([])
         #expect(j["is_this_system"] as? Bool == true)
         let allowed = try #require(j["allowed_cpus"] as? String)
         let placement = try #require(j["placement"] as? [Int])
@@ -127,7 +82,7 @@ struct TopoCommandTests {
     @Test("under taskset -c 0 the topology is restricted to CPU 0")
     func taskset() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { return }
-        let j = try MTRunBinary.json([], prefix: ["/usr/bin/taskset", "-c", "0"])
+        let j = try Topo.json([], prefix: ["/usr/bin/taskset", "-c", "0"])
         #expect(j["allowed_cpus"] as? String == "0")
         #expect(j["placement"] as? [Int] == [0])
         #expect(j["available_parallelism"] as? Int == 1)
@@ -135,8 +90,8 @@ struct TopoCommandTests {
 
     @Test("text output: tree with sizes and OS indexes, kinds, placement; 384 PUs stay readable")
     func text() throws {
-        let genoa = MTRunBinary.fixture("amd-epyc9654-genoa-2s-384pu")
-        let r = try MTRunBinary.run(["topo", "--xml", genoa])
+        let genoa = Topo.fixture("amd-epyc9654-genoa-2s-384pu")
+        let r = Topo.run(["topo", "--xml", genoa])
         #expect(r.status == 0)
         #expect(r.stdout.contains("Package L#1 P#1"))
         #expect(r.stdout.contains("L3 L#0 (32 MiB)"))
@@ -144,13 +99,13 @@ struct TopoCommandTests {
         #expect(r.stdout.contains("… 11 more like the one above: L3 L#1-11"))
         #expect(r.stdout.contains("Placement order"))
         #expect(r.stdout.split(separator: "\n").count < 60)
-        let full = try MTRunBinary.run(["topo", "--full", "--xml", genoa])
+        let full = Topo.run(["topo", "--full", "--xml", genoa])
         #expect(full.stdout.contains("Core L#191: PUs P#191,383"))
 
-        let rpl = try MTRunBinary.run(["topo", "--xml", MTRunBinary.fixture("intel-i7-1370p-raptorlake-hybrid")])
+        let rpl = Topo.run(["topo", "--xml", Topo.fixture("intel-i7-1370p-raptorlake-hybrid")])
         #expect(rpl.stdout.contains("kind 1: efficiency 1, PUs 0-11"))
         #expect(rpl.stdout.contains("NUMANode L#0 P#0 (31.0 GiB)"))
-        let kp = try MTRunBinary.run(["topo", "--xml", MTRunBinary.fixture("arm-kunpeng920-2s-128c-4numa")])
+        let kp = Topo.run(["topo", "--xml", Topo.fixture("arm-kunpeng920-2s-128c-4numa")])
         #expect(kp.stdout.contains("Package L#1 P#8442"))
         #expect(kp.stdout.contains("NUMA distances"))
     }
@@ -166,7 +121,7 @@ struct TopoCommandTests {
     ])
     func badInput(_ arguments: [String], message: String) throws {
         for json in [false, true] {
-            let r = try MTRunBinary.run(["topo"] + arguments + (json ? ["--json"] : []))
+            let r = Topo.run(["topo"] + arguments + (json ? ["--json"] : []))
             #expect(r.status == 2)
             #expect(r.stdout.isEmpty)
             #expect(r.stderr.hasPrefix("mtrun topo: error: "))
