@@ -1,0 +1,132 @@
+import Synchronization
+import Topology
+import WorkerPool
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// MARK: - Parallel runners
+//
+// Items do not become one pool submission each: a shell keeps up to
+// `parallelWidth` *runners*, pool work items that claim tickets from the
+// window (an atomic counter) and run their parallel functions. That keeps
+// the pool's queues and locks out of the per-item path (the kernel's
+// overhead lesson, padata.md §6 #15).
+//
+// Starting and stopping runners without stranding an item (Dekker pairing):
+//   producer: publish (submitted = t + 1, seq_cst); r = runners (seq_cst);
+//             start one if r == 0 (or more are useful and r < width).
+//   runner:   when it finds nothing to claim: runners -= 1 (seq_cst);
+//             then re-read submitted (seq_cst) and start again if an
+//             unclaimed item appeared.
+// Either the producer sees the decrement (and starts a runner) or the
+// runner sees the item. A runner also leaves after `budget` items (so other
+// pool work and lane hand-offs get the worker) and when the parallel set
+// changed and its CPU left it; it restarts itself through the pool, which
+// places the new runner on the current parallel set.
+
+extension Shell {
+    /// Items a runner runs before giving its worker back to the pool.
+    static let runnerBudget = 4096
+
+    /// Starts a runner when none runs, or when unclaimed items outnumber the
+    /// running ones and the parallel set has room for another.
+    @inline(__always) func startRunnersIfNeeded() {
+        var r = runners.load(ordering: .sequentiallyConsistent)
+        let width = instance.parallelWidth.load(ordering: .relaxed)
+        while r < max(width, 1) {
+            if r > 0 && ring.unclaimed <= UInt64(r) { return }
+            let (won, now) = runners.compareExchange(expected: r, desired: r + 1, ordering: .sequentiallyConsistent)
+            if won {
+                launchRunner()
+                return
+            }
+            r = now
+        }
+    }
+
+    private func launchRunner() {
+        let parallel = instance.state.withLock { $0.effective.parallel }
+        do {
+            try pool.submit(to: parallel) { [self] in runnerLoop() }
+        } catch {
+            do {
+                try pool.submit { [self] in runnerLoop() }
+            } catch {
+                // The pool refuses work (shut down): run on this thread, as
+                // the kernel runs `parallel()` inline when it has no worker.
+                runnerLoop()
+            }
+        }
+    }
+
+    /// The body of one runner.
+    func runnerLoop() {
+        let here = currentWorkerCPU()
+        let generation = instance.generation.load(ordering: .relaxed)
+        var budget = Shell.runnerBudget
+        var slowItems = false
+        while budget > 0 {
+            if here >= 0 { takeHandOff(forCPU: here) }
+            if instance.generation.load(ordering: .relaxed) != generation, here >= 0,
+               !instance.state.withLock({ $0.effective.parallel.contains(here) }) {
+                break
+            }
+            let width = max(instance.parallelWidth.load(ordering: .relaxed), 1)
+            guard let range = ring.claim(max: slowItems ? 1 : 32, share: 2 * width) else {
+                // Linger briefly: a producer feeding items one by one would
+                // otherwise restart a runner (a pool submission and a
+                // wake-up) for nearly every item.
+                if lingerForWork(here: here) { continue }
+                break
+            }
+            let start = range.count > 1 || !slowItems ? Parker.now() : 0
+            for t in range { ring.item(t).runParallel() }
+            if start != 0 {
+                // Items slower than ~20 us are claimed one at a time so the
+                // last ones spread over every runner.
+                slowItems = (Parker.now() - start) / UInt64(range.count) > 20_000
+            } else {
+                slowItems = true
+            }
+            budget -= range.count
+        }
+        runners.wrappingAdd(-1, ordering: .sequentiallyConsistent)
+        if ring.unclaimed > 0 { startRunnersIfNeeded() }
+    }
+
+    /// How long an idle runner polls for new items before it leaves.
+    static let runnerLingerNanoseconds: UInt64 = 50_000
+
+    /// Polls for unclaimed items or a hand-off to `here`; returns whether
+    /// one appeared within ``runnerLingerNanoseconds``.
+    func lingerForWork(here: Int) -> Bool {
+        let deadline = Parker.now() + Shell.runnerLingerNanoseconds
+        var polls = 0
+        while true {
+            if ring.submitted.load(ordering: .relaxed) != ring.claimed.load(ordering: .relaxed) { return true }
+            if here >= 0 {
+                let v = handoff.load(ordering: .relaxed)
+                if v != 0 && Int(v & 0xFFFF_FFFF) - 1 == here { return true }
+            }
+            polls += 1
+            if polls & 63 == 0 && Parker.now() >= deadline { return false }
+        }
+    }
+
+    /// Whether a waiting pool worker has something to do here.
+    var canHelp: Bool {
+        handoff.load(ordering: .relaxed) != 0 || ring.unclaimed > 0
+    }
+
+    /// One step of help by a pool worker that waits on this shell: take a
+    /// pending hand-off (placement waived) or run one unclaimed item.
+    /// Returns whether it did anything.
+    func helpOnce() -> Bool {
+        let v = handoff.load(ordering: .relaxed)
+        if v != 0, takeHandOff(v, force: true) { return true }
+        guard let range = ring.claim(max: 1, share: 1) else { return false }
+        for t in range { ring.item(t).runParallel() }
+        return true
+    }
+}

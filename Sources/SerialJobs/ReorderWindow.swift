@@ -1,0 +1,211 @@
+import Synchronization
+
+// MARK: - The reorder window and its drain token
+//
+// A shell's items are numbered by a *ticket* t = 0, 1, 2, ... that never
+// wraps (2^64 items at 10^10 items/s take 58 years). The caller-visible
+// sequence number is `startSequence &+ t`, so sequence numbers wrap freely
+// (tests start them just below 2^32 and 2^64) while every index below is
+// computed from the ticket. This is the kernel's wrap lesson (padata.md §5
+// #17, #18): the slot of an item and "the next slot to look at" are derived
+// from the same never-wrapping number, so they cannot disagree at a wrap,
+// whatever the window size (3 and 6 are tested).
+//
+// State (W = capacity):
+//   items[t % W]  the item with ticket t, from publication until serialized.
+//   tags[t % W]   t + 1 once item t is completed (ready), else an older value.
+//                 Tagging with the ticket makes a stale slot unambiguous.
+//   submitted     tickets published so far (the next ticket to hand out).
+//   claimed       tickets taken by parallel runners so far.
+//   drained       tickets serialized so far; the window holds tickets
+//                 [drained, submitted), so submitted - drained <= W.
+//   token         (n << 1) | busy: n is the next ticket to serialize.
+//                 busy = 1: one thread (the token holder) is draining;
+//                 busy = 0: nobody drains, and whoever makes ticket n ready
+//                 takes the token.
+//
+// Producer (under the shell's producer lock, so tickets follow lock order):
+//   t = submitted; require t - drained < W (else: busy / wait);
+//   items[t % W] = item; submitted = t + 1 (publishes the item).
+//   The slot is free: its previous ticket t - W was serialized, which
+//   `drained > t - W` (acquiring) shows, and the drainer cleared the slot
+//   before storing `drained` (releasing).
+//
+// Completion of ticket t (any thread, exactly once):
+//   C1  tags[t % W] = t + 1                (seq_cst)
+//   C2  if token == (t << 1) and CAS(token, t << 1 -> t << 1 | 1):
+//           this thread holds the token; drain from t.
+//
+// Drain from n (token holder only):
+//   D1  while tags[n % W] == n + 1:        (acquiring: sees the result)
+//           run item n's serial function (or hand the token to its lane,
+//           see SerialLane.swift); clear items[n % W]; n += 1;
+//           drained = n                    (seq_cst: frees the slot, and
+//                                           pairs with waiting producers)
+//   D2  token = n << 1                     (seq_cst: give the token up)
+//   D3  if tags[n % W] == n + 1 and CAS(token, n << 1 -> n << 1 | 1):
+//           goto D1                        (we took it back)
+//
+// Why exactly one thread drains and no completion is orphaned:
+// - The token is taken only by a CAS from "idle at n" to "busy at n", so at
+//   most one thread holds it; the holder alone runs serial functions, in
+//   ticket order, one at a time.
+// - No lost wake-up: take the completion of the ticket n the drainer stops
+//   at. C1 and D2 are sequentially consistent stores followed by loads of
+//   the other variable (C2, D3), so at least one side sees the other's
+//   store: either the completer sees "idle at n" in C2, or the drainer sees
+//   the tag in D3. If both see it, both CAS and exactly one wins. If the
+//   completer's C2 runs before D2 it sees "busy" and leaves; then D3 sees
+//   its tag. (The kernel's 2019 orphaned-object bug, §5 #4, was a trylock
+//   and "someone else will do it" without this pairing.)
+// - Completions of tickets other than n never touch the token (their C2
+//   compares against their own ticket), so a fast stream does not contend
+//   on it: the drainer finds them ready in D1.
+// - No timers: progress is driven only by completions and the token.
+// - The holder reads items[n % W] only after seeing tags[n % W] == n + 1,
+//   i.e. while item n is still in its slot (the slot cannot be reused before
+//   `drained` passes n, which only the holder advances). D3 reads only the
+//   atomic tag, never the slot, because after D2 another thread may already
+//   have drained and reused it.
+// - Handing the token to a lane (SerialLane.swift) keeps it busy: the
+//   receiver continues D1 from the recorded ticket.
+
+/// The ring of `capacity` slots of one shell, indexed by `ticket % capacity`,
+/// and its drain token. The protocol is written up at the top of this file.
+final class ReorderWindow {
+    let capacity: Int
+    /// The sequence number of ticket 0 (injectable for wrap tests).
+    let startSequence: UInt64
+
+    // items[i]: written by the producer (slot free, under the producer lock)
+    // and by the token holder (clearing); read by runners after claiming
+    // and by the token holder after seeing the ready tag. See the protocol.
+    private let items: UnsafeMutablePointer<WindowItem?>
+    /// Ready tags, one per slot: ticket + 1 once that ticket is completed.
+    private let tags: UnsafeMutablePointer<Atomic<UInt64>>
+
+    /// Tickets published. Written only under the producer lock (seq_cst;
+    /// pairs with the runner's exit re-check and with `claim`'s acquiring
+    /// load, which makes the slot contents visible to the runner).
+    let submitted = Atomic<UInt64>(0)
+    /// Tickets claimed by runners (CAS, relaxed: `submitted` orders the data).
+    let claimed = Atomic<UInt64>(0)
+    /// Tickets serialized. Stored by the token holder (seq_cst; pairs with
+    /// the producers' and waiters' loads).
+    let drained = Atomic<UInt64>(0)
+    /// The drain token: (next ticket << 1) | busy.
+    let token = Atomic<UInt64>(0)
+
+    init(capacity: Int, startSequence: UInt64) {
+        self.capacity = capacity
+        self.startSequence = startSequence
+        items = .allocate(capacity: capacity)
+        items.initialize(repeating: nil, count: capacity)
+        tags = .allocate(capacity: capacity)
+        for i in 0..<capacity { (tags + i).initialize(to: Atomic(0)) }
+    }
+
+    deinit {
+        items.deinitialize(count: capacity)
+        items.deallocate()
+        tags.deinitialize(count: capacity)
+        tags.deallocate()
+    }
+
+    @inline(__always) func slot(_ ticket: UInt64) -> Int { Int(ticket % UInt64(capacity)) }
+
+    // MARK: Producer side (under the shell's producer lock)
+
+    /// Whether ticket `t` (the next to hand out) fits in the window.
+    @inline(__always) func hasRoom(for t: UInt64) -> Bool {
+        t &- drained.load(ordering: .acquiring) < UInt64(capacity)
+    }
+
+    /// Publishes `item` as ticket `t` (= `submitted`); requires room.
+    @inline(__always) func publish(_ item: WindowItem, ticket t: UInt64) {
+        items[slot(t)] = item
+        submitted.store(t &+ 1, ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: Runner side
+
+    /// Claims consecutive unclaimed tickets: `available / share` of them,
+    /// at least 1 and at most `max`.
+    @inline(__always) func claim(max: Int, share: Int) -> Range<UInt64>? {
+        var c = claimed.load(ordering: .relaxed)
+        while true {
+            // Acquiring: pairs with `publish`'s store, so the claimed slots'
+            // items are visible.
+            let s = submitted.load(ordering: .acquiring)
+            guard c < s else { return nil }
+            let avail = s - c
+            let k = Swift.max(1, Swift.min(UInt64(max), avail / UInt64(share)))
+            let (won, now) = claimed.compareExchange(expected: c, desired: c + k, ordering: .relaxed)
+            if won { return c..<(c + k) }
+            c = now
+        }
+    }
+
+    /// The item of a claimed (not yet completed) ticket.
+    @inline(__always) func item(_ t: UInt64) -> WindowItem { items[slot(t)].unsafelyUnwrapped }
+
+    /// Number of published tickets not yet claimed.
+    var unclaimed: UInt64 {
+        submitted.load(ordering: .sequentiallyConsistent) &- claimed.load(ordering: .relaxed)
+    }
+
+    // MARK: Completion side (C1, C2)
+
+    /// Marks ticket `t` ready. Returns true when the caller took the drain
+    /// token and must drain from `t`.
+    @inline(__always) func markReady(_ t: UInt64) -> Bool {
+        tags[slot(t)].store(t &+ 1, ordering: .sequentiallyConsistent)            // C1
+        let idle = t << 1
+        guard token.load(ordering: .sequentiallyConsistent) == idle else { return false }  // C2
+        return token.compareExchange(expected: idle, desired: idle | 1, ordering: .sequentiallyConsistent).exchanged
+    }
+
+    // MARK: Token holder side (D1-D3)
+
+    /// How a drain ended.
+    enum DrainEnd {
+        /// The token is idle again (nothing ready at the next ticket).
+        case idle
+        /// `decide` returned false for ticket `t`: the holder still owns the
+        /// token and must hand it on (to the item's lane).
+        case handOff(UInt64, WindowItem)
+    }
+
+    /// Drains from ticket `n` while consecutive items are ready. `decide`
+    /// says whether the current thread may run an item's serial function;
+    /// `afterEach` runs after each serialized item with the new `drained`.
+    @inline(__always)
+    func drain(from start: UInt64, decide: (WindowItem) -> Bool, afterEach: (UInt64) -> Void) -> DrainEnd {
+        var n = start
+        while true {
+            while tags[slot(n)].load(ordering: .acquiring) == n &+ 1 {              // D1
+                let i = slot(n)
+                let item = items[i].unsafelyUnwrapped
+                guard decide(item) else { return .handOff(n, item) }
+                item.runSerial()
+                items[i] = nil
+                n &+= 1
+                drained.store(n, ordering: .sequentiallyConsistent)
+                afterEach(n)
+            }
+            let idle = n << 1
+            token.store(idle, ordering: .sequentiallyConsistent)                   // D2
+            guard tags[slot(n)].load(ordering: .sequentiallyConsistent) == n &+ 1,   // D3
+                  token.compareExchange(expected: idle, desired: idle | 1, ordering: .sequentiallyConsistent).exchanged
+            else { return .idle }
+        }
+    }
+
+    /// Whether ticket `t` is completed but not yet serialized (reports only;
+    /// racy by nature).
+    func isReady(_ t: UInt64) -> Bool { tags[slot(t)].load(ordering: .relaxed) == t &+ 1 }
+}
+
+// `items` follows the hand-over protocol above; every other mutable field is
+// atomic; `capacity` and `startSequence` are immutable.
+extension ReorderWindow: @unchecked Sendable {}

@@ -1,0 +1,42 @@
+import Topology
+
+/// Why SerialJobs refused a call.
+///
+/// Every misuse of the API (an empty CPU set, a negative callback-CPU hint, a
+/// window smaller than one) is reported with one of these cases instead of a
+/// crash or a hang.
+public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The shell or its instance is stopped (``Shell/stop()``,
+    /// ``Instance/stop()``, ``Shell/shutdown(timeout:)``): no new items.
+    case stopped
+    /// A CPU set that must not be empty is empty. The associated value names
+    /// which one ("parallel", "serial", or the effective set after
+    /// intersecting with the pool's CPUs).
+    case emptyCPUSet(String)
+    /// A reorder window must hold at least one item.
+    case invalidWindow(Int)
+    /// A callback-CPU hint must be zero or positive.
+    case invalidCallbackCPU(Int)
+    /// CPUs that the instance's worker pool does not run on.
+    case cpusNotInPool(CPUSet)
+    /// A ``Completion`` was dropped without being completed; the item was
+    /// serialized with this error so its stream did not stall.
+    case completionDropped(sequence: UInt64)
+    /// A serial function submitted to its own shell while the window was
+    /// full: waiting would deadlock (the shell cannot drain while its serial
+    /// function waits), so the submission is refused.
+    case reentrantSubmitWouldDeadlock
+
+    public var description: String {
+        switch self {
+        case .stopped: return "the SerialJobs shell or instance is stopped"
+        case .emptyCPUSet(let which): return "the \(which) CPU set is empty"
+        case .invalidWindow(let w): return "a reorder window needs at least 1 slot (got \(w))"
+        case .invalidCallbackCPU(let c): return "a callback CPU must be >= 0 (got \(c))"
+        case .cpusNotInPool(let s): return "CPUs \(s) are not CPUs of the instance's worker pool"
+        case .completionDropped(let s): return "the completion of item \(s) was dropped without doSerial"
+        case .reentrantSubmitWouldDeadlock:
+            return "a serial function submitted to its own full shell; waiting would deadlock"
+        }
+    }
+}

@@ -1,0 +1,310 @@
+import Synchronization
+import Topology
+import WorkerPool
+
+/// One ordered stream of items on an ``Instance`` (the kernel's
+/// `padata_shell`).
+///
+/// Each item has a parallel function, run on a pool worker of the parallel
+/// set, and a serial function, run with the parallel result once every
+/// earlier item of the shell has been serialized. Serial functions of one
+/// shell run one at a time, in submission order, on the serial lane of
+/// their callback CPU (see ``SerialPlacement``).
+///
+/// At most ``window`` items are in flight (submitted, not yet serialized):
+/// ``submit(callbackCPU:parallel:serial:)`` blocks, ``submitAsync(callbackCPU:parallel:serial:)``
+/// suspends and ``trySubmit(callbackCPU:parallel:serial:)`` returns
+/// ``TrySubmitResult/busy`` while the window is full, so memory stays
+/// bounded whatever the input length.
+///
+/// Ordering uses a ring of ``window`` slots and a drain token; the protocol
+/// is written up in `ReorderWindow.swift` and in the "Reorder window"
+/// article.
+public final class Shell {
+    /// The instance this shell belongs to.
+    public let instance: Instance
+    /// Items in flight at most.
+    public let window: Int
+    /// This shell's number in its instance (also its default callback-CPU
+    /// hint, so shells spread over the serial lanes as pcrypt's transforms do).
+    public let index: Int
+    /// Where serial functions run.
+    public let placement: SerialPlacement
+
+    let ring: ReorderWindow
+    let pool: WorkerPool
+
+    struct ProducerState {
+        var accepting = true
+    }
+
+    /// Serializes producers: tickets follow the order in which submitters
+    /// take this lock. // protected by itself
+    let producer = Mutex(ProducerState())
+    /// Runners (pool work items claiming this shell's items) started and
+    /// not yet finished. Changed with seq_cst: pairs with the producers'
+    /// `submitted` store (see `startRunnersIfNeeded`).
+    let runners = Atomic<Int>(0)
+    /// Producers and `stop` waiting for `drained` to advance.
+    let waiters = WaitList()
+    /// A pending hand-off of the drain token to a lane, or 0; see
+    /// SerialLane.swift.
+    let handoff = Atomic<UInt64>(0)
+    /// The ticket to continue draining from; written before `handoff`
+    /// (which publishes it with a releasing store).
+    let handoffTicket = Atomic<UInt64>(0)
+    /// Distinguishes successive hand-offs (relaxed counter).
+    let handoffEpoch = Atomic<UInt64>(0)
+
+    init(instance: Instance, index: Int, window: Int, startingSequence: UInt64, placement: SerialPlacement) {
+        self.instance = instance
+        self.index = index
+        self.window = window
+        self.placement = placement
+        self.pool = instance.pool
+        self.ring = ReorderWindow(capacity: window, startSequence: startingSequence)
+    }
+
+    // MARK: Submitting
+
+    /// Submits one item and blocks while ``window`` items are in flight.
+    ///
+    /// - Parameters:
+    ///   - callbackCPU: the serial lane hint (default: ``index``), mapped
+    ///     into the serial set as the kernel does; the choice is returned.
+    ///   - parallel: runs on a pool worker of the parallel set.
+    ///   - serial: gets the parallel function's result (or error), in
+    ///     submission order, one call at a time.
+    /// - Returns: the item's sequence number and serial lane.
+    /// - Throws: ``SerialJobsError/stopped``,
+    ///   ``SerialJobsError/invalidCallbackCPU(_:)``.
+    ///
+    /// A pool worker that must wait (a parallel or serial function
+    /// submitting to a full shell) runs this shell's pending work meanwhile
+    /// instead of sleeping, so nested submission cannot starve the pool.
+    @discardableResult
+    public func submit<T: Sendable>(
+        callbackCPU: Int? = nil,
+        parallel: @escaping @Sendable () throws -> T,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) throws(SerialJobsError) -> Submission {
+        let item = TypedItem(body: .sync(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        return try enqueue(item, blocking: true).unsafelyUnwrapped
+    }
+
+    /// Submits one item whose parallel function finishes through a
+    /// ``Completion`` (`padata_do_serial`), possibly later and from any
+    /// thread; blocks while ``window`` items are in flight.
+    @discardableResult
+    public func submit<T: Sendable>(
+        callbackCPU: Int? = nil,
+        completing parallel: @escaping @Sendable (Completion<T>) -> Void,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) throws(SerialJobsError) -> Submission {
+        let item = TypedItem(body: .deferred(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        return try enqueue(item, blocking: true).unsafelyUnwrapped
+    }
+
+    /// Submits one item unless the window is full.
+    public func trySubmit<T: Sendable>(
+        callbackCPU: Int? = nil,
+        parallel: @escaping @Sendable () throws -> T,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) throws(SerialJobsError) -> TrySubmitResult {
+        let item = TypedItem(body: .sync(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        return try enqueue(item, blocking: false).map(TrySubmitResult.submitted) ?? .busy
+    }
+
+    /// Submits one item finished through a ``Completion`` unless the window
+    /// is full.
+    public func trySubmit<T: Sendable>(
+        callbackCPU: Int? = nil,
+        completing parallel: @escaping @Sendable (Completion<T>) -> Void,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) throws(SerialJobsError) -> TrySubmitResult {
+        let item = TypedItem(body: .deferred(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        return try enqueue(item, blocking: false).map(TrySubmitResult.submitted) ?? .busy
+    }
+
+    /// Submits one item, suspending (not blocking) while the window is full.
+    @discardableResult
+    public func submitAsync<T: Sendable>(
+        callbackCPU: Int? = nil,
+        parallel: @escaping @Sendable () throws -> T,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) async throws(SerialJobsError) -> Submission {
+        let item = TypedItem(body: .sync(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        return try await enqueueAsync(item)
+    }
+
+    /// Submits one item finished through a ``Completion``, suspending while
+    /// the window is full.
+    @discardableResult
+    public func submitAsync<T: Sendable>(
+        callbackCPU: Int? = nil,
+        completing parallel: @escaping @Sendable (Completion<T>) -> Void,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void
+    ) async throws(SerialJobsError) -> Submission {
+        let item = TypedItem(body: .deferred(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        return try await enqueueAsync(item)
+    }
+
+    /// The serial lane for a hint.
+    @inline(__always) func lane(_ hint: Int?) throws(SerialJobsError) -> Int {
+        let h = hint ?? index
+        guard h >= 0 else { throw .invalidCallbackCPU(h) }
+        return instance.lane(forHint: h)
+    }
+
+    enum Step {
+        case ok(UInt64)
+        case full(UInt64)
+        case stopped
+    }
+
+    /// One attempt to publish `item`.
+    @inline(__always) func tryPublish(_ item: WindowItem) -> Step {
+        let step = producer.withLock { s -> Step in
+            guard s.accepting, instance.accepting.load(ordering: .relaxed) else { return .stopped }
+            let t = ring.submitted.load(ordering: .relaxed)
+            guard ring.hasRoom(for: t) else { return .full(t) }
+            item.ticket = t
+            item.sequence = ring.startSequence &+ t
+            ring.publish(item, ticket: t)
+            return .ok(t)
+        }
+        if case .ok = step { startRunnersIfNeeded() }
+        return step
+    }
+
+    /// Publishes `item`; returns nil when not blocking and the window is full.
+    func enqueue(_ item: WindowItem, blocking: Bool) throws(SerialJobsError) -> Submission? {
+        while true {
+            switch tryPublish(item) {
+            case .ok(let t):
+                return Submission(sequence: ring.startSequence &+ t, callbackCPU: item.lane)
+            case .stopped:
+                throw .stopped
+            case .full(let t):
+                guard blocking else { return nil }
+                // A serial function of this shell cannot wait for its own
+                // shell to drain (the kernel's nested-pcrypt deadlock, §5 #7).
+                if DrainContext.current === self { throw .reentrantSubmitWouldDeadlock }
+                waitForDrained(t &- UInt64(window) &+ refill)
+            }
+        }
+    }
+
+    func enqueueAsync(_ item: WindowItem) async throws(SerialJobsError) -> Submission {
+        while true {
+            switch tryPublish(item) {
+            case .ok(let t):
+                return Submission(sequence: ring.startSequence &+ t, callbackCPU: item.lane)
+            case .stopped:
+                throw .stopped
+            case .full(let t):
+                await waitForDrainedAsync(t &- UInt64(window) &+ refill)
+            }
+        }
+    }
+
+    // MARK: Waiting
+
+    /// How many free slots a blocked producer waits for: an eighth of the
+    /// window (at most 64), so a producer that runs ahead is woken once per
+    /// batch of serialized items instead of once per item.
+    var refill: UInt64 { UInt64(max(1, min(window / 8, 64))) }
+
+    /// Blocks until `drained >= target` or `deadline` (CLOCK_MONOTONIC ns)
+    /// passes; returns whether the target was reached. A pool worker helps
+    /// (runs this shell's items and takes its hand-offs) instead of parking
+    /// while there is something it can do.
+    @discardableResult
+    func waitForDrained(_ target: UInt64, deadline: UInt64? = nil) -> Bool {
+        if ring.drained.load(ordering: .sequentiallyConsistent) >= target { return true }
+        let helper = pool.isCurrentThreadWorker
+        let parker = Parker()
+        while true {
+            if helper {
+                while helpOnce() {
+                    if ring.drained.load(ordering: .sequentiallyConsistent) >= target { return true }
+                }
+            }
+            let id = waiters.register(target: target, helper: helper, waker: .thread(parker))
+            // Seq_cst re-check after registering: pairs with the drainer's
+            // `drained` store and `waiters.count` load (see WaitList).
+            if ring.drained.load(ordering: .sequentiallyConsistent) >= target {
+                waiters.remove(id)
+                return true
+            }
+            if helper && canHelp {
+                waiters.remove(id)
+                continue
+            }
+            let woke = parker.park(deadline: deadline)
+            waiters.remove(id)
+            if ring.drained.load(ordering: .sequentiallyConsistent) >= target { return true }
+            if !woke { return false }
+        }
+    }
+
+    /// Suspends until `drained >= target`.
+    func waitForDrainedAsync(_ target: UInt64) async {
+        if ring.drained.load(ordering: .sequentiallyConsistent) >= target { return }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let id = waiters.register(target: target, helper: false, waker: .task(c))
+            if ring.drained.load(ordering: .sequentiallyConsistent) >= target, waiters.remove(id) {
+                c.resume()
+            }
+        }
+    }
+
+    // MARK: Lifecycle
+
+    /// Refuses new items (they throw ``SerialJobsError/stopped``) and waits
+    /// until every item in flight is serialized. Called from a serial
+    /// function of this shell it only refuses (it cannot wait for itself).
+    public func stop() {
+        producer.withLock { $0.accepting = false }
+        waitUntilIdle()
+    }
+
+    /// Accepts new items again after ``stop()``.
+    public func start() {
+        producer.withLock { $0.accepting = true }
+    }
+
+    /// Whether the shell accepts new items (its instance too).
+    public var isAccepting: Bool {
+        producer.withLock { $0.accepting } && instance.accepting.load(ordering: .relaxed)
+    }
+
+    /// Waits until everything submitted so far is serialized.
+    func waitUntilIdle() {
+        let t = producer.withLock { _ in ring.submitted.load(ordering: .relaxed) }
+        if DrainContext.current === self { return }
+        waitForDrained(t)
+    }
+
+    /// Items submitted and not yet serialized.
+    public var inFlight: Int {
+        let d = ring.drained.load(ordering: .sequentiallyConsistent)
+        return Int(ring.submitted.load(ordering: .sequentiallyConsistent) &- d)
+    }
+
+    /// The sequence number the next submitted item gets.
+    public var nextSequence: UInt64 {
+        producer.withLock { _ in ring.startSequence &+ ring.submitted.load(ordering: .relaxed) }
+    }
+
+    /// `a - b` for wrapping sequence numbers: positive when `a` comes after
+    /// `b` (valid while they are less than 2^63 apart).
+    public static func sequenceDistance(_ a: UInt64, _ b: UInt64) -> Int64 {
+        Int64(bitPattern: a &- b)
+    }
+}
+
+// `instance`, `window`, `index`, `placement`, `ring`, `pool` are immutable;
+// `producer` is a Mutex; `runners`, `handoff*` are atomics; `waiters`
+// synchronizes itself.
+extension Shell: @unchecked Sendable {}
