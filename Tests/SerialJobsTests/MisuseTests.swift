@@ -3,6 +3,9 @@ import Testing
 import Topology
 import WorkerPool
 @testable import SerialJobs
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Suite("SerialJobs misuse and lanes")
 struct MisuseTests {
@@ -115,11 +118,13 @@ struct MisuseTests {
         await #expect(processExitsWith: .failure) {
             let instance = try Instance()
             let shell = try instance.makeShell(window: 4)
-            try shell.submit(completing: { (c: Completion<Int>) in
-                c.doSerial(returning: 1)
-                c.doSerial(returning: 2)
-            }, serial: { _ in })
-            shell.stop()
+            let box = Mutex<Completion<Int>?>(nil)
+            try shell.submit(completing: { (c: Completion<Int>) in box.withLock { $0 = c } }, serial: { _ in })
+            while box.withLock({ $0 == nil }) { usleep(100) }
+            let c = box.withLock { $0! }
+            // On this thread, so the process cannot end between the calls.
+            c.doSerial(returning: 1)
+            c.doSerial(returning: 2)
         }
     }
 }
