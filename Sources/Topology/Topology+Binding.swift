@@ -130,7 +130,14 @@ extension Topology {
     }
 
     func requireThisSystem(_ op: String) throws(TopologyError) {
-        guard isThisSystem else { throw .notThisSystem(operation: op, source: source.description) }
+        guard isThisSystem else {
+            // `.thisSystem` yet not this system: an environment variable
+            // made hwloc load something else (hwloc-swift.md gotcha 3).
+            let from = source == .thisSystem
+                ? "hwloc's environment (HWLOC_XMLFILE, HWLOC_SYNTHETIC or HWLOC_FSROOT is set)"
+                : source.description
+            throw .notThisSystem(operation: op, source: from)
+        }
     }
 
     /// Checks one of hwloc's support bits.

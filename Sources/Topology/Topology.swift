@@ -64,9 +64,11 @@ public final class Topology {
     /// The cgroup CPU bandwidth quota in CPUs (`cpu.max` = "200000 100000"
     /// → 2.0), or `nil` when unlimited or not this system.
     public let cpuQuota: Double?
-    /// The object tree (for printing and placement).
+    /// The object tree, from the Machine object down to the PUs (for
+    /// printing and placement); NUMA nodes are memory children.
     public let root: TopologyNode
-    /// The machine's model string when hwloc knows it (`CPUModel`).
+    /// The CPU model string when hwloc knows it (`CPUModel` of the machine
+    /// or the first package), e.g. "AMD EPYC 9654 96-Core Processor".
     public let cpuModel: String?
 
     /// Index into ``pus`` by OS index.
@@ -417,6 +419,9 @@ private struct Snapshot {
         if cpuModel == nil, let p = pkgObjs.first, let m = hwloc_obj_get_info_by_name(p, "CPUModel") {
             cpuModel = String(cString: m)
         }
+        // CPUID pads the brand string with spaces.
+        cpuModel = cpuModel?.trimmingASCIIWhitespace()
+        if cpuModel?.isEmpty == true { cpuModel = nil }
         root = Snapshot.node(rootObj)
     }
 

@@ -136,6 +136,18 @@ struct TopologyLoadErrorTests {
         }
     }
 
+    @Test("a source that is not this system names itself in the refusal")
+    func refusalNamesSource() throws {
+        let t = try Topology(.synthetic("pu:2"))
+        do throws(TopologyError) {
+            try t.bindCurrentThread(to: [0])
+            Issue.record("not refused")
+        } catch {
+            #expect(error.description
+                == "cannot bind a thread: the topology comes from synthetic description \"pu:2\", not from this machine")
+        }
+    }
+
     @Test("error descriptions say what failed")
     func descriptions() {
         #expect(TopologyError.notThisSystem(operation: "bind a thread", source: "XML file 'x.xml'").description

@@ -88,6 +88,14 @@ struct TopoCommandTests {
         #expect(j["available_parallelism"] as? Int == 1)
     }
 
+    @Test("HWLOC_XMLFILE in the environment replaces this system: reported, not bound")
+    func environmentOverride() throws {
+        let path = Topo.fixture("intel-i7-1370p-raptorlake-hybrid")
+        let j = try Topo.json([], prefix: ["/usr/bin/env", "HWLOC_XMLFILE=\(path)"])
+        #expect(j["is_this_system"] as? Bool == false)
+        #expect((j["counts"] as? [String: Int])?["pus"] == 20)
+    }
+
     @Test("text output: tree with sizes and OS indexes, kinds, placement; 384 PUs stay readable")
     func text() throws {
         let genoa = Topo.fixture("amd-epyc9654-genoa-2s-384pu")
