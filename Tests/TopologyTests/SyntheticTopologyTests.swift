@@ -60,6 +60,36 @@ struct SyntheticTopologyTests {
         }
     }
 
+    /// The synthetic equivalents printed by `lstopo-no-graphics -i F --of synthetic`
+    /// (shared/topologies/README.md) for the symmetric fixtures.
+    static let equivalents: [(Fixture, String)] = [
+        (.genoa, "[NUMANode] Package:2 L3Cache:12(size=33554432) L2Cache:8(size=1048576) L1dCache:1(size=32768) "
+            + "L1iCache:1(size=32768) Core:1 PU:2(indexes=2*192:1*2)"),
+        (.kunpeng, "Package:2 L3Cache:2(size=33554432) [NUMANode(memory=134894530560)] Group:8 L2Cache:4(size=524288) "
+            + "L1dCache:1(size=65536) L1iCache:1(size=65536) Core:1 PU:1"),
+        // The topologies README prints L1dCache:1 here, a typo: lstopo says 2 (two cores per L2 tile).
+        (.knl, "Package:1 [NUMANode] L2Cache:32(size=1048576) L1dCache:2(size=32768) L1iCache:1(size=32768) "
+            + "Core:1 PU:4(indexes=4*64:1*4)"),
+        (.power7, "Group:4 Group:2 [NUMANode(memory=59861106688 indexes=0,1,4,5,8,9,12,13)] Package:8 "
+            + "L3Cache:1(size=4194304) L2Cache:1(size=262144) L1dCache:1(size=32768) L1iCache:1(size=32768) Core:1 PU:4"),
+    ]
+
+    @Test("a fixture's synthetic equivalent has its counts, cores, caches and placement order",
+          arguments: equivalents.map(\.0))
+    func syntheticEquivalent(_ f: Fixture) throws {
+        let desc = try #require(Self.equivalents.first { $0.0 == f }?.1)
+        let real = try f.load()
+        let synth = try Topology(.synthetic(desc))
+        let (a, b) = (real.counts, synth.counts)
+        #expect(TopologyCounts(packages: a.packages, numaNodes: a.numaNodes, l3: a.l3, l2: a.l2, cores: a.cores,
+                               pus: a.pus, cpuKinds: 0) == b)
+        #expect(synth.cores.map(\.cpus) == real.cores.map(\.cpus))
+        #expect(synth.numaNodes.map(\.osIndex) == real.numaNodes.map(\.osIndex))
+        #expect(synth.numaNodes.map(\.cpus) == real.numaNodes.map(\.cpus))
+        #expect(synth.caches.filter { $0.level >= 2 }.map(\.cpus) == real.caches.filter { $0.level >= 2 }.map(\.cpus))
+        #expect(synth.placementOrder() == real.placementOrder())
+    }
+
     @Test("sizes from attributes: binary suffixes, defaults, NUMA memory")
     func sizes() throws {
         let t = try Topology(.synthetic("pack:2 [numa(memory=64GiB)] l3:4(size=32MiB) l2:2(size=512KiB) core:1 pu:2"))

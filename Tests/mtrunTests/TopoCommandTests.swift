@@ -79,13 +79,16 @@ struct TopoCommandTests {
         #expect(!allowed.isEmpty && !placement.isEmpty)
     }
 
-    @Test("under taskset -c 0 the topology is restricted to CPU 0")
+    @Test("under taskset -c CPU the topology is restricted to that CPU")
     func taskset() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset") else { return }
-        let j = try Topo.json([], prefix: ["/usr/bin/taskset", "-c", "0"])
-        #expect(j["allowed_cpus"] as? String == "0")
-        #expect(j["placement"] as? [Int] == [0])
+        // The last CPU this process may use (CPU 0 may not be allowed here).
+        let cpu = try #require((try Topo.json([]))["placement"] as? [Int]).max()!
+        let j = try Topo.json([], prefix: ["/usr/bin/taskset", "-c", "\(cpu)"])
+        #expect(j["allowed_cpus"] as? String == "\(cpu)")
+        #expect(j["placement"] as? [Int] == [cpu])
         #expect(j["available_parallelism"] as? Int == 1)
+        #expect((j["counts"] as? [String: Int])?["pus"] == 1)
     }
 
     @Test("HWLOC_XMLFILE in the environment replaces this system: reported, not bound")
