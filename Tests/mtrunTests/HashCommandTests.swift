@@ -61,4 +61,22 @@ struct HashCommandTests {
         #expect(lines.count == find.out.split(separator: "\n").count)
         #expect(lines.allSatisfy { $0.count > 66 && $0.dropFirst(64).hasPrefix("  Sources/") })
     }
+
+    @Test("check mode with standard input: '-c -', '-c' alone, and a '-' entry in a checksum file")
+    func checkStandardInput() {
+        let dir = Self.makeTree()
+        defer { _ = MTRunBinary.run(bytesArgs(["rm", "-rf"]) + [dir]) }
+        let sums = MTRunBinary.run(bytesArgs(["sha256sum", "a", "sp ace", "empty"]), cwd: dir).stdout
+        let dashSum = MTRunBinary.run(bytesArgs(["sha256sum", "-"]), stdin: Array("abc".utf8)).stdout
+        MTRunBinary.write(dir + Array("/dash.sum".utf8), dashSum + sums)
+        let cases: [([String], [UInt8])] = [
+            (["-c", "-"], sums), (["-c"], sums), (["-c", "-w", "-"], dashSum + sums + Array("junk\n".utf8)),
+            (["-c", "dash.sum"], Array("abc".utf8)), (["-c", "--quiet", "dash.sum", "-"], sums),
+        ]
+        for (a, input) in cases {
+            let theirs = asMtrun(MTRunBinary.run(bytesArgs(["sha256sum"] + a), cwd: dir, stdin: input), program: "sha256sum")
+            let ours = MTRunBinary.mtrun(bytesArgs(["hash"] + a), cwd: dir, stdin: input)
+            #expect(ours == theirs, "args \(a)")
+        }
+    }
 }
