@@ -256,6 +256,7 @@ public struct CPUSetParseError: Error, Hashable, Sendable, CustomStringConvertib
         self.reason = reason
     }
 
+    /// The message: `invalid CPU set "0-3,x,5": not a CPU number "x" (element 2)`.
     public var description: String {
         let what: String
         switch reason {

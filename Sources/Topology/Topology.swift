@@ -26,6 +26,7 @@ public final class Topology {
         /// An hwloc synthetic description.
         case synthetic(String)
 
+        /// A phrase for messages: `XML file 'genoa.xml'`.
         public var description: String {
             switch self {
             case .thisSystem: return "this system"
@@ -215,9 +216,10 @@ public final class Topology {
 
     deinit { hwloc_topology_destroy(handle) }
 
-    /// The process-wide topology of this system, loaded on first use. When
-    /// hwloc cannot read this machine, a flat synthetic stand-in with one
-    /// core per online CPU is used (binding is then refused).
+    /// The process-wide topology of this system, loaded on first use (a few
+    /// milliseconds) and shared by every pool. When hwloc cannot read this
+    /// machine, a flat synthetic stand-in with one core per online CPU is
+    /// used instead, so a pool still runs (unbound: binding is refused).
     public static let shared: Topology = {
         if let t = try? Topology(.thisSystem) { return t }
         let n = max(Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))), 1)
@@ -250,13 +252,15 @@ public final class Topology {
         return max(1, min(n, Int(q.rounded(.up))))
     }
 
-    /// The PU with OS index `os`.
+    /// The PU with OS index `os`, or `nil` when it is not in this topology.
     public func pu(osIndex os: Int) -> PU? { puIndexByOS[os].map { pus[$0] } }
 
-    /// The NUMA node (OS index) local to `cpu`, or `nil` when none is.
+    /// The OS index of the first NUMA node local to `cpu`, or `nil` when the
+    /// CPU has no local node (an offline node) or is not in this topology.
     public func numaNode(ofCPU cpu: Int) -> Int? { pu(osIndex: cpu)?.numaNodes.first }
 
-    /// Caches of `level` (data or unified) covering `cpu`.
+    /// The data or unified cache of `level` that `cpu` (an OS index) uses,
+    /// or `nil` when there is none (KNL has no L3).
     public func cache(level: Int, coveringCPU cpu: Int) -> Cache? {
         caches.first { $0.level == level && $0.kind != .instruction && $0.cpus.contains(cpu) }
     }

@@ -23,11 +23,13 @@ public enum TopologyError: Error, Hashable, Sendable, CustomStringConvertible {
     /// An empty CPU or node set was given where one element is needed.
     case emptySet(String)
 
+    /// A one-line message naming what failed, e.g. `cannot load topology
+    /// XML 'a.xml': is a directory`.
     public var description: String {
         switch self {
         case let .hwloc(function, err, context):
-            let msg = String(cString: strerror(err))
-            return "\(function) failed\(context.isEmpty ? "" : " (\(context))"): \(msg)"
+            let what = "\(function) failed\(context.isEmpty ? "" : " (\(context))")"
+            return err == 0 ? what : "\(what): \(String(cString: strerror(err)))"
         case let .badXML(path, reason):
             return "cannot load topology XML '\(path)': \(reason)"
         case let .badSynthetic(desc, reason):

@@ -156,5 +156,7 @@ struct TopologyLoadErrorTests {
             == "cannot load topology XML 'a.xml': is a directory")
         #expect(TopologyError.hwloc(function: "hwloc_set_cpubind", errno: EINVAL, context: "CPUs 3").description
             == "hwloc_set_cpubind failed (CPUs 3): Invalid argument")
+        #expect(TopologyError.hwloc(function: "hwloc_topology_load", errno: 0, context: "no PU found").description
+            == "hwloc_topology_load failed (no PU found)")
     }
 }
