@@ -183,7 +183,8 @@ struct MTJobRunTests {
     func taskCancellation() async throws {
         let started = Atomic<Int>(0)
         let task = Task {
-            try await MTJob(size: 2000, minChunk: 1, maxThreads: 2, loadBalanceFactor: 100) { _ in
+            // 20 000 chunks of 200 µs: seconds of work unless cancelled.
+            try await MTJob(size: 20_000, minChunk: 1, maxThreads: 2, loadBalanceFactor: 10_000) { _ in
                 started.wrappingAdd(1, ordering: .relaxed)
                 busyWait(micros: 200)
             }.runAsync()
@@ -194,7 +195,7 @@ struct MTJobRunTests {
             _ = try await task.value
             Issue.record("not cancelled")
         } catch let c as MTJobCancelled {
-            #expect(c.report.unitsCompleted < 2000)
+            #expect(c.report.unitsCompleted < 20_000)
             #expect(c.report.unitsCompleted == c.report.completedRanges.reduce(0) { $0 + $1.count })
         }
         // Sync run inside a cancelled task runs nothing.
