@@ -25,4 +25,31 @@ static inline int mtj_set_thread_name(const char *name) { return prctl(PR_SET_NA
 /* The calling thread's kernel id, for tests and reports. */
 static inline long mtj_gettid(void) { return syscall(SYS_gettid); }
 
+/* ---- Worker pool helpers (see Sources/WorkerPool/Parking.md) ---- */
+#include <stdint.h>
+#include <linux/futex.h>
+
+/* One spin-wait hint: `pause` on x86 (yields the core's pipeline to an SMT
+ * sibling and avoids a memory-order flush when the polled line changes),
+ * `yield` on ARM, nothing elsewhere. */
+static inline void mtj_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield" ::: "memory");
+#endif
+}
+
+/* Sleeps while the 32-bit word at `addr` still holds `expected` (FUTEX_WAIT,
+ * process-private). Returns 0, or -1 with errno (EAGAIN: the word had
+ * changed; EINTR: a signal). Callers re-check the word in a loop. */
+static inline long mtj_futex_wait(uint32_t *addr, uint32_t expected) {
+    return syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, (void *)0, (void *)0, 0);
+}
+
+/* Wakes at most `count` threads sleeping on `addr` (FUTEX_WAKE, private). */
+static inline long mtj_futex_wake(uint32_t *addr, int count) {
+    return syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, count, (void *)0, (void *)0, 0);
+}
+
 #endif

@@ -4,237 +4,422 @@ import Topology
 import Glibc
 #endif
 
-/// A FIFO of work items: an array with a moving head, compacted when the
-/// consumed prefix dominates. Only used under the pool lock.
-struct WorkQueue {
-    private var items: [WorkItem] = []
-    private var head = 0
-
-    var isEmpty: Bool { head == items.count }
-    var count: Int { items.count - head }
-
-    mutating func push(_ w: @escaping WorkItem) { items.append(w) }
-
-    mutating func pop() -> WorkItem? {
-        guard head < items.count else { return nil }
-        let w = items[head]
-        head += 1
-        if head == items.count {
-            items.removeAll(keepingCapacity: true)
-            head = 0
-        } else if head >= 64 && head * 2 >= items.count {
-            items.removeFirst(head)
-            head = 0
-        }
-        return w
-    }
-
-    mutating func drain() -> [WorkItem] {
-        defer { items.removeAll(); head = 0 }
-        return Array(items[head...])
-    }
-}
-
-/// One worker slot: a PU, its own queue, and (once started) a thread.
-struct Slot {
-    let cpu: Int
-    let node: Int?
-    /// Inactive slots were retired by a reconfiguration; their thread exits.
-    var active = true
-    var queue = WorkQueue()
-    var thread: WorkerThread?
-    /// The thread decided to park (under the lock) and needs an unpark.
-    var parked = false
-    /// The thread has left its loop.
-    var exited = false
-}
-
-/// The pool's shared state. The lock order is: `state` only; parkers are
-/// signalled after the lock is released.
+/// The shared state of one pool: its slots, the placement, the shared
+/// queue, and the registry of threads. Worker threads retain the core, not
+/// the ``WorkerPool``, so dropping the last reference to a pool shuts it down.
+///
+/// Lock order (outer first): `shutdownLock` → `config` → a slot's `queue` →
+/// `shared` → `registry`. Wake-ups (`FUTEX_WAKE`) may be issued with locks
+/// held; nothing ever waits for a wake-up with a lock held.
+///
+/// The protocol between submitters and sleeping workers is in <doc:Parking> (`WorkerPool.docc/Parking.md`).
 final class PoolCore {
     let id: Int
     let name: String
     let topology: Topology
     let bind: Bool
+    /// How long an idle worker polls before it sleeps.
+    let spinNanoseconds: UInt64
 
-    struct State {
-        /// Slot indexes are stable: retired slots stay, marked inactive.
-        var slots: [Slot]
-        /// Work for any worker.
-        var shared = WorkQueue()
-        var shuttingDown = false
+    /// One slot per PU of the topology, in `topology.pus` order. Immutable.
+    let slots: [WorkerSlot]
+    /// Slot id of each PU (OS index). Immutable.
+    let slotOfCPU: [Int: Int]
 
-        var activeCount: Int { slots.reduce(0) { $0 + ($1.active ? 1 : 0) } }
-        var activeIndexes: [Int] { slots.indices.filter { slots[$0].active } }
+    struct Config {
+        /// Slot ids of the active slots, in placement order.
+        var order: [Int]
+    }
 
-        init(placement: [Int], topology: Topology) {
-            slots = placement.map { Slot(cpu: $0, node: topology.numaNode(ofCPU: $0)) }
-        }
+    // protected by itself; changed only by `reconfigure`
+    let config: Locked<Config>
+
+    /// `config.order` readable without the lock: entry `i` is the slot id at
+    /// position `i`. Written under `config`'s lock (releasing, entries before
+    /// `activeCount`); read acquiring after `activeCount`. A reader racing
+    /// with a reconfiguration can see a mix of old and new entries: it then
+    /// finds its slot retired (under the slot's lock) and retries under
+    /// `config`'s lock. Entries below the highest count ever stored always
+    /// hold valid slot ids.
+    let positions: UnsafeMutablePointer<Atomic<Int>>
+    /// `config.order.count`. Stored releasing after the entries of
+    /// `positions`; loaded acquiring before reading them.
+    let activeCount = Atomic<Int>(0)
+
+    struct SharedQueue {
+        var items = WorkQueue()
+        var closed = false
     }
 
     // protected by itself
-    let state: Mutex<State>
-    /// Workers spinning for work right now. Read relaxed by submitters as a
-    /// hint: a stale value can only start or wake one worker more than
-    /// needed; the lock-protected park decision prevents lost work.
-    let spinning = Atomic<Int>(0)
-    /// Items queued anywhere in the pool; lets spinners poll without the lock.
-    /// Relaxed: a spinner that misses an increment parks only after
-    /// re-checking the queues under the lock.
-    let queued = Atomic<Int>(0)
+    let shared = Locked(SharedQueue())
+    /// `shared.items.count`, readable without the lock. Changed only under
+    /// the lock, sequentially consistent (Parking.md, rule 2: pairs with the
+    /// loads of a worker that has announced it is going to sleep).
+    let sharedPending = Atomic<Int>(0)
 
-    init(id: Int, name: String, topology: Topology, bind: Bool, placement: [Int]) {
+    /// Workers polling for work right now (Parking.md, rule 2).
+    /// Sequentially consistent on both sides.
+    let spinners = Atomic<Int>(0)
+    /// Workers that announced sleep and have not resumed yet. Incremented
+    /// before the worker's sleep word is set to 1, so a submitter that sees
+    /// no spinner and no sleeper knows every worker is running an item.
+    /// Sequentially consistent (pairs with `notifyShared`'s load).
+    let sleepers = Atomic<Int>(0)
+    /// Active slots that have a thread. Changed under the slot's lock;
+    /// a relaxed hint that lets submitters skip the search for a slot to
+    /// start a thread on.
+    let startedActive = Atomic<Int>(0)
+    /// Set once by `shutdown`, under `config`'s lock, before any queue is
+    /// closed. Sequentially consistent: pairs with a worker's last check
+    /// before it sleeps.
+    let closing = Atomic<Bool>(false)
+
+    struct Registry {
+        /// Threads not yet claimed for joining or detaching.
+        var threads: [WorkerThread] = []
+        /// Set when shutdown has joined every thread: no new thread starts.
+        var sealed = false
+    }
+
+    // protected by itself
+    let registry = Locked(Registry())
+    /// Threads started and not yet at their exit. Relaxed: a statistic,
+    /// read after joins (which order it) or as an estimate.
+    let liveThreads = Atomic<Int>(0)
+    /// Serializes shutdowns from threads that are not workers of this pool,
+    /// so every such caller returns only after the threads are gone.
+    let shutdownLock = Locked(())
+
+    init(id: Int, name: String, topology: Topology, bind: Bool, placement: [Int], spinNanoseconds: UInt64) {
         self.id = id
         self.name = name
         self.topology = topology
         self.bind = bind
-        self.state = Mutex(State(placement: placement, topology: topology))
-    }
-
-    enum Target {
-        case any
-        case slot(Int)
-        case choose([Int])
-    }
-
-    /// Enqueues `work` and wakes or starts the worker that will run it.
-    func enqueue(_ target: Target, _ work: @escaping WorkItem) throws(WorkerPoolError) {
-        let toWake: WorkerThread?
-        let toStart: (Int, WorkerThread)?
-        (toWake, toStart) = try state.withLock { s throws(WorkerPoolError) -> (WorkerThread?, (Int, WorkerThread)?) in
-            guard !s.shuttingDown else { throw .shutDown }
-            let slot: Int?
-            switch target {
-            case .any:
-                s.shared.push(work)
-                slot = nil
-            case .slot(let i):
-                slot = i
-            case .choose(let candidates):
-                // Prefer a parked or not-yet-started worker, else the shortest queue.
-                slot = candidates.first { s.slots[$0].parked || s.slots[$0].thread == nil }
-                    ?? candidates.min { s.slots[$0].queue.count < s.slots[$1].queue.count }
-            }
-            queued.wrappingAdd(1, ordering: .relaxed)
-            if let i = slot {
-                s.slots[i].queue.push(work)
-                return wakeOrStart(i, &s)
-            }
-            // Untargeted: enough spinners already? Otherwise wake a parked
-            // worker, otherwise start a new one.
-            if s.shared.count <= spinning.load(ordering: .relaxed) { return (nil, nil) }
-            if let i = s.slots.indices.first(where: { s.slots[$0].active && s.slots[$0].parked }) {
-                return wakeOrStart(i, &s)
-            }
-            if let i = s.slots.indices.first(where: { s.slots[$0].active && s.slots[$0].thread == nil }) {
-                return wakeOrStart(i, &s)
-            }
-            return (nil, nil)
+        self.spinNanoseconds = spinNanoseconds
+        var slots: [WorkerSlot] = []
+        var slotOfCPU: [Int: Int] = [:]
+        for pu in topology.pus where slotOfCPU[pu.osIndex] == nil {
+            slotOfCPU[pu.osIndex] = slots.count
+            slots.append(WorkerSlot(id: slots.count, cpu: pu.osIndex, node: pu.numaNodes.first))
         }
-        if let (i, t) = toStart { t.start(core: self, slot: i) }
-        toWake?.unpark()
+        self.slots = slots
+        self.slotOfCPU = slotOfCPU
+        positions = .allocate(capacity: max(slots.count, 1))
+        for i in 0..<max(slots.count, 1) { (positions + i).initialize(to: Atomic<Int>(-1)) }
+        let order = placement.compactMap { slotOfCPU[$0] }
+        config = Locked(Config(order: []))
+        config.withLock { c in install(order, &c) }
     }
 
-    /// Under the lock: decide how slot `i` gets going. Returns the thread
-    /// to unpark or the new thread to start after the lock is dropped.
-    private func wakeOrStart(_ i: Int, _ s: inout State) -> (WorkerThread?, (Int, WorkerThread)?) {
-        if let t = s.slots[i].thread {
-            if s.slots[i].parked {
-                s.slots[i].parked = false
-                return (t, nil)
+    deinit {
+        positions.deinitialize(count: max(slots.count, 1))
+        positions.deallocate()
+    }
+
+    // MARK: - Placement
+
+    /// Under `config`'s lock: makes `order` the placement. Retired slots'
+    /// queued items are returned (the caller moves them to the shared queue).
+    @discardableResult
+    private func install(_ order: [Int], _ c: inout Config) -> (moved: [WorkItem], retired: [WorkerSlot]) {
+        let keep = Set(order)
+        var moved: [WorkItem] = []
+        var retired: [WorkerSlot] = []
+        for id in c.order where !keep.contains(id) {
+            let s = slots[id]
+            s.queue.withLock { q in
+                // Pairs with the worker's load in `park` (Parking.md, rule 4).
+                s.active.store(false, ordering: .sequentiallyConsistent)
+                moved.append(contentsOf: q.items)
+                q.items.removeAll()
+                s.pending.store(0, ordering: .sequentiallyConsistent)
+                if q.thread != nil { startedActive.wrappingAdd(-1, ordering: .relaxed) }
             }
-            return (nil, nil)
+            s.position.store(-1, ordering: .relaxed)
+            retired.append(s)
         }
-        let t = WorkerThread()
-        s.slots[i].thread = t
-        return (nil, (i, t))
-    }
-
-    /// Under the lock: the next item for slot `i`: its own queue first, then
-    /// the shared queue.
-    func take(_ i: Int, _ s: inout State) -> WorkItem? {
-        if let w = s.slots[i].queue.pop() ?? s.shared.pop() {
-            queued.wrappingAdd(-1, ordering: .relaxed)
-            return w
-        }
-        return nil
-    }
-
-    func shutdown(join: Bool) {
-        let threads: [WorkerThread] = state.withLock { s in
-            s.shuttingDown = true
-            var ts: [WorkerThread] = []
-            for i in s.slots.indices {
-                guard let t = s.slots[i].thread else { continue }
-                s.slots[i].parked = false
-                ts.append(t)
-            }
-            return ts
-        }
-        for t in threads { t.unpark() }
-        guard join else { return }
-        let me = pthread_self()
-        for t in threads where !t.isThread(me) { t.join() }
-    }
-
-    /// Moves the pool onto `placement` (OS indexes, in slot order). Slots
-    /// whose CPU leaves are retired and their queued work moves to the
-    /// shared queue; new CPUs get new slots.
-    func reconfigure(placement: [Int]) throws(WorkerPoolError) {
-        let wake: [WorkerThread] = try state.withLock { s throws(WorkerPoolError) in
-            guard !s.shuttingDown else { throw .shutDown }
-            let keep = Set(placement)
-            var wake: [WorkerThread] = []
-            for i in s.slots.indices where s.slots[i].active && !keep.contains(s.slots[i].cpu) {
-                s.slots[i].active = false
-                for w in s.slots[i].queue.drain() { s.shared.push(w) }
-                if let t = s.slots[i].thread, s.slots[i].parked {
-                    s.slots[i].parked = false
-                    wake.append(t)
+        for (p, id) in order.enumerated() {
+            let s = slots[id]
+            s.position.store(p, ordering: .relaxed)
+            if !s.active.load(ordering: .relaxed) {
+                s.queue.withLock { q in
+                    s.active.store(true, ordering: .sequentiallyConsistent)
+                    if q.thread != nil { startedActive.wrappingAdd(1, ordering: .relaxed) }
                 }
             }
-            let present = Set(s.slots.filter(\.active).map(\.cpu))
-            for cpu in placement where !present.contains(cpu) {
-                s.slots.append(Slot(cpu: cpu, node: topology.numaNode(ofCPU: cpu)))
-            }
-            // Keep active slots in the new placement order (stable indexes
-            // are not needed for active slots: callers address them through
-            // `activeIndexes`). Order inactive ones last.
-            let rank = Dictionary(uniqueKeysWithValues: placement.enumerated().map { ($1, $0) })
-            let reordered = s.slots.enumerated().sorted { a, b in
-                let ra = a.element.active ? rank[a.element.cpu]! : Int.max
-                let rb = b.element.active ? rank[b.element.cpu]! : Int.max
-                return (ra, a.offset) < (rb, b.offset)
-            }
-            // Threads remember their slot index; hand them the new one.
-            s.slots = reordered.map(\.element)
-            for (newIndex, slot) in s.slots.enumerated() { slot.thread?.slotIndex.store(newIndex, ordering: .releasing) }
-            // Pending shared work may need hands on the new slots.
-            var need = s.shared.count - spinning.load(ordering: .relaxed)
-            for i in s.slots.indices where need > 0 && s.slots[i].active && s.slots[i].parked {
-                s.slots[i].parked = false
-                if let t = s.slots[i].thread { wake.append(t) }
-                need -= 1
-            }
-            return wake
+            // Pairs with the acquiring loads in `slot(atPosition:)`.
+            (positions + p).pointee.store(id, ordering: .releasing)
         }
-        for t in wake { t.unpark() }
-        // Start threads for new slots if shared work is waiting.
+        // Pairs with the acquiring load in `slot(atPosition:)`.
+        activeCount.store(order.count, ordering: .releasing)
+        c.order = order
+        return (moved, retired)
+    }
+
+    /// The slot at placement position `p`, read without the lock; nil when
+    /// `p` is out of range (the caller re-checks under `config`'s lock).
+    @inline(__always)
+    func slot(atPosition p: Int) -> WorkerSlot? {
+        guard p >= 0, p < activeCount.load(ordering: .acquiring) else { return nil }
+        let id = (positions + p).pointee.load(ordering: .acquiring)
+        return id >= 0 ? slots[id] : nil
+    }
+
+    /// Moves the pool onto `placement` (OS indexes, in placement order).
+    func reconfigure(placement: [Int]) throws(WorkerPoolError) {
+        let order = placement.compactMap { slotOfCPU[$0] }
+        let (moved, retired) = try config.withLock { c throws(WorkerPoolError) -> ([WorkItem], [WorkerSlot]) in
+            guard !closing.load(ordering: .relaxed) else { throw .shutDown }
+            let r = install(order, &c)
+            // Inside the config lock, so shutdown (which takes it first)
+            // either sees these items in the shared queue or refuses us.
+            if !r.moved.isEmpty {
+                shared.withLock { q in
+                    for w in r.moved { q.items.push(w) }
+                    sharedPending.wrappingAdd(r.moved.count, ordering: .sequentiallyConsistent)
+                }
+            }
+            return r
+        }
+        // Retired sleepers wake to exit (they hand on shared work first).
+        for s in retired { s.wake() }
+        // Moved work and work already waiting may need hands on new slots.
+        let want = min(max(moved.count, sharedPending.load(ordering: .relaxed) > 0 ? 1 : 0), slots.count)
+        for _ in 0..<want {
+            if !notifyShared() { break }
+        }
+    }
+
+    // MARK: - Submission
+
+    /// Enqueues `work` on `slot`. Returns false (nothing enqueued) when the
+    /// slot was retired meanwhile. Starts the slot's thread on first use and
+    /// wakes it if it sleeps.
+    @inline(__always)
+    func push(_ slot: WorkerSlot, _ work: @escaping WorkItem) throws(WorkerPoolError) -> Bool {
+        let pushed = try slot.queue.withLock { q throws(WorkerPoolError) -> Bool in
+            guard !q.closed else { throw .shutDown }
+            guard slot.active.load(ordering: .relaxed) else { return false }
+            if q.thread == nil { try startThread(slot, &q) }
+            q.items.append(work)
+            // Pairs with the worker's load in `park` (Parking.md, rule 1).
+            slot.pending.wrappingAdd(1, ordering: .sequentiallyConsistent)
+            return true
+        }
+        if pushed { slot.wake() }
+        return pushed
+    }
+
+    /// Runs `work` on the worker at placement position `index`.
+    func submit(toPosition index: Int, _ work: @escaping WorkItem) throws(WorkerPoolError) {
+        // Fast path: no pool-wide lock.
+        if let s = slot(atPosition: index), try push(s, work) { return }
+        // Out of range, or raced with a reconfiguration: decide under the lock.
+        try config.withLock { c throws(WorkerPoolError) in
+            guard !closing.load(ordering: .relaxed) else { throw .shutDown }
+            guard index >= 0, index < c.order.count else { throw .noSuchWorker(index) }
+            // Active for as long as we hold `config`.
+            _ = try push(slots[c.order[index]], work)
+        }
+    }
+
+    /// Runs `work` on the best worker among the active slots `accept`s:
+    /// an idle spinning one, else a sleeping one, else one not started,
+    /// else the one with the fewest queued items.
+    func submit(
+        choosing accept: (WorkerSlot) -> Bool, orElse error: WorkerPoolError, _ work: @escaping WorkItem
+    ) throws(WorkerPoolError) {
+        try config.withLock { c throws(WorkerPoolError) in
+            guard !closing.load(ordering: .relaxed) else { throw .shutDown }
+            var best: WorkerSlot?
+            var bestScore = Int.max
+            for id in c.order {
+                let s = slots[id]
+                guard accept(s) else { continue }
+                let pending = s.pending.load(ordering: .relaxed)
+                let score: Int
+                if s.spinning.load(ordering: .relaxed) && pending == 0 {
+                    score = 0
+                } else if s.sleepWord.pointee.load(ordering: .relaxed) == 1 {
+                    score = 1
+                } else if !s.hasThread.load(ordering: .relaxed) {
+                    score = 2
+                } else {
+                    score = 3 + pending
+                }
+                if score < bestScore {
+                    best = s
+                    bestScore = score
+                    if score == 0 { break }
+                }
+            }
+            guard let best else { throw error }
+            _ = try push(best, work)
+        }
+    }
+
+    /// Runs `work` on any worker.
+    func submitShared(_ work: @escaping WorkItem) throws(WorkerPoolError) {
+        // A fresh pool has no thread: start one before accepting the item,
+        // so a failure to start is the caller's error, not lost work.
+        if startedActive.load(ordering: .relaxed) == 0 {
+            try config.withLock { c throws(WorkerPoolError) in
+                guard let first = c.order.first else { return }
+                try slots[first].queue.withLock { q throws(WorkerPoolError) in
+                    guard !q.closed else { throw .shutDown }
+                    if q.thread == nil { try startThread(slots[first], &q) }
+                }
+            }
+        }
+        try shared.withLock { q throws(WorkerPoolError) in
+            guard !q.closed else { throw .shutDown }
+            q.items.push(work)
+            // Pairs with the worker's load in `park` (Parking.md, rule 2).
+            sharedPending.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        }
+        notifyShared()
+    }
+
+    /// Makes sure some worker will look at the shared queue soon: a spinner
+    /// will; else wake a sleeper; else start a thread on an active slot
+    /// without one. When none of these applies every worker is running an
+    /// item and checks the shared queue before it sleeps (Parking.md,
+    /// rule 2). Returns whether a worker is known to be on its way.
+    @discardableResult
+    func notifyShared() -> Bool {
+        // Both pair with the stores of a worker going to sleep (rule 2).
+        if spinners.load(ordering: .sequentiallyConsistent) > 0 { return true }
+        if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
+            let n = activeCount.load(ordering: .acquiring)
+            for p in 0..<n {
+                let id = (positions + p).pointee.load(ordering: .acquiring)
+                if id >= 0, slots[id].wake() { return true }
+            }
+            // A placement read mid-reconfiguration may miss a slot: scan
+            // them all. Waking a retired worker is harmless: it exits and
+            // notifies again.
+            for s in slots where s.wake() { return true }
+        }
+        if startedActive.load(ordering: .relaxed) < activeCount.load(ordering: .relaxed) {
+            let n = activeCount.load(ordering: .acquiring)
+            for p in 0..<n {
+                let id = (positions + p).pointee.load(ordering: .acquiring)
+                guard id >= 0, !slots[id].hasThread.load(ordering: .relaxed) else { continue }
+                let s = slots[id]
+                let started = s.queue.withLock { q in
+                    guard !q.closed, q.thread == nil, s.active.load(ordering: .relaxed) else { return false }
+                    return (try? startThread(s, &q)) != nil
+                }
+                if started { return true }
+            }
+        }
+        return false
+    }
+
+    /// Worker side: the next item of the shared queue, if any. Hands on the
+    /// duty to watch the queue when items remain (Parking.md, rule 3).
+    @inline(__always)
+    func popShared() -> WorkItem? {
+        if sharedPending.load(ordering: .relaxed) == 0 { return nil }
+        let (work, left) = shared.withLock { q -> (WorkItem?, Int) in
+            guard let w = q.items.pop() else { return (nil, 0) }
+            sharedPending.wrappingAdd(-1, ordering: .sequentiallyConsistent)
+            return (w, q.items.count)
+        }
+        if work != nil && left > 0 { notifyShared() }
+        return work
+    }
+
+    /// Worker side: puts items a retiring worker will not run back on the
+    /// shared queue (internal: allowed while closing).
+    func requeueShared(_ items: ArraySlice<WorkItem>) {
+        shared.withLock { q in
+            for w in items { q.items.push(w) }
+            sharedPending.wrappingAdd(items.count, ordering: .sequentiallyConsistent)
+        }
+        for _ in 0..<min(items.count, slots.count) {
+            if !notifyShared() { break }
+        }
+    }
+
+    // MARK: - Threads
+
+    /// Under `slot.queue`'s lock: starts the slot's thread.
+    func startThread(_ slot: WorkerSlot, _ q: inout WorkerSlot.Queue) throws(WorkerPoolError) {
+        let thread = WorkerThread(slot: slot)
+        let rc: Int32 = registry.withLock { r in
+            guard !r.sealed else { return EAGAIN }
+            liveThreads.wrappingAdd(1, ordering: .relaxed)
+            let rc = thread.start(core: self)
+            if rc == 0 {
+                r.threads.append(thread)
+            } else {
+                liveThreads.wrappingAdd(-1, ordering: .relaxed)
+            }
+            return rc
+        }
+        guard rc == 0 else { throw .threadStartFailed(errno: rc) }
+        q.thread = thread
+        slot.hasThread.store(true, ordering: .relaxed)
+        if slot.active.load(ordering: .relaxed) { startedActive.wrappingAdd(1, ordering: .relaxed) }
+    }
+
+    /// Called by a thread leaving a retired slot: claims itself out of the
+    /// registry (returns true: it must detach itself), unless a shutdown has
+    /// already claimed it for joining.
+    func claimForDetach(_ thread: WorkerThread) -> Bool {
+        registry.withLock { r in
+            guard let i = r.threads.firstIndex(where: { $0 === thread }) else { return false }
+            r.threads.remove(at: i)
+            return true
+        }
+    }
+
+    // MARK: - Shutdown
+
+    /// Refuses new work, wakes every worker, waits until all have run what
+    /// was queued and exited (except the calling thread, when it is a worker
+    /// of this pool: it goes on with its own queue and exits after it), and
+    /// runs anything left on the shared queue. Idempotent.
+    func shutdown() {
+        let me = WorkerThread.current.flatMap { $0.core === self ? $0.thread : nil }
+        if let me {
+            shutdownBody(me: me)
+        } else {
+            shutdownLock.withLock { _ in shutdownBody(me: nil) }
+        }
+    }
+
+    private func shutdownBody(me: WorkerThread?) {
+        config.withLock { _ in closing.store(true, ordering: .sequentiallyConsistent) }
+        shared.withLock { $0.closed = true }
+        for s in slots {
+            s.queue.withLock { $0.closed = true }
+            s.wake()
+        }
+        if let me, claimForDetach(me) { me.detachAtExit = true }
         while true {
-            let start: (Int, WorkerThread)? = state.withLock { s in
-                guard s.shared.count > 0, !s.shuttingDown,
-                      let i = s.slots.indices.first(where: { s.slots[$0].active && s.slots[$0].thread == nil })
-                else { return nil }
-                let t = WorkerThread()
-                s.slots[i].thread = t
-                return (i, t)
+            let claimed: [WorkerThread] = registry.withLock { r in
+                let t = r.threads
+                r.threads.removeAll()
+                if t.isEmpty { r.sealed = true }
+                return t
             }
-            guard let (i, t) = start else { break }
-            t.start(core: self, slot: i)
+            if claimed.isEmpty { break }
+            for t in claimed { t.join() }
         }
+        if me == nil {
+            // Threads that left a retired slot detached themselves and may
+            // not have reached their end yet; a worker that called shutdown
+            // itself runs until its own queue is empty.
+            while liveThreads.load(ordering: .relaxed) > 0 { usleep(100) }
+        }
+        // Items a racing submitter put on the shared queue after the last
+        // worker looked (or a pool whose threads could not start).
+        while let w = popShared() { w() }
     }
 }
 
-// `state` is a Mutex, `spinning`/`queued` are atomics, every other stored
-// property is immutable after init.
+// Immutable fields, atomics, and `Locked` values (each its own lock).
 extension PoolCore: @unchecked Sendable {}

@@ -4,94 +4,91 @@ import Topology
 import Glibc
 #endif
 
-/// A unit of work for the pool.
+/// A unit of work for the pool. It runs exactly once, on a worker thread.
 public typealias WorkItem = @Sendable () -> Void
 
-/// Why a submission or reconfiguration was refused.
-public enum WorkerPoolError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// ``WorkerPool/shutdown()`` was called; nothing new is accepted.
-    case shutDown
-    /// No worker slot with this index.
-    case noSuchWorker(Int)
-    /// No worker of the pool runs on this NUMA node (OS index).
-    case noWorkerOnNode(Int)
-    /// No worker of the pool runs on any CPU of this set.
-    case noWorkerInSet(CPUSet)
-    /// The pool was asked to run on no CPU at all.
-    case emptyCPUSet
-    /// CPUs that the topology does not have (or the process may not use).
-    case cpusNotAvailable(CPUSet)
-
-    public var description: String {
-        switch self {
-        case .shutDown: return "the worker pool is shut down"
-        case .noSuchWorker(let i): return "the worker pool has no worker \(i)"
-        case .noWorkerOnNode(let n): return "the worker pool has no worker on NUMA node \(n)"
-        case .noWorkerInSet(let s): return "the worker pool has no worker on CPUs \(s)"
-        case .emptyCPUSet: return "a worker pool needs at least one CPU"
-        case .cpusNotAvailable(let s): return "CPUs \(s) are not available to this process"
-        }
-    }
-}
-
-/// What a worker thread knows about itself; see ``WorkerPool/current``.
-public struct WorkerInfo: Sendable, Hashable {
-    /// Identifies the pool (distinct for every pool in the process).
-    public let poolID: Int
-    /// The worker's slot in ``WorkerPool/placement``.
-    public let index: Int
-    /// The PU (OS index) the worker is placed on.
-    public let cpu: Int
-    /// The NUMA node (OS index) local to that PU, if any.
-    public let numaNode: Int?
-}
-
-/// The project's "workqueue": worker threads placed on chosen PUs, created on
-/// demand, parked when idle, shared by MTJobs and SerialJobs.
+/// The project's "workqueue": worker threads placed on chosen PUs, created
+/// on demand, parked when idle, shared by MTJobs and SerialJobs.
 ///
-/// Workers are created lazily, one per PU in ``placement`` order (one per
-/// core before SMT siblings, spread across packages and NUMA nodes; see
-/// ``Topology/placementOrder(within:)``). Each is bound to its PU when the
-/// topology is this system, and named `<name>-w<index>` for profilers.
+/// Workers are created lazily, at most one per PU of ``placement``, which
+/// lists the PUs in the order of ``Topology/placementOrder(within:)`` (one
+/// per core before SMT siblings, spread across packages and NUMA nodes).
+/// Each worker is bound to its PU when the topology is this system, and
+/// named `<name>-w<index>` (`mtj-w3`) for profilers and `top -H`.
 ///
-/// Work can go to any worker, to a given worker, to any worker of a NUMA
-/// node, or to any worker of a CPU set. The CPU set can change at run time
-/// (``reconfigure(cpus:)``): queued work of retired workers moves to the
-/// remaining ones, never lost and never run twice.
+/// Work can go to any worker (``submit(_:)``), to a given worker
+/// (``submit(toWorker:_:)``), to a worker of a NUMA node
+/// (``submit(toNode:_:)``) or of a CPU set (``submit(to:_:)``). Each worker
+/// runs its own queue in submission order, then the shared queue.
 ///
-/// Parking protocol: see `WorkerPool+Parking.md` beside this file.
+/// The CPU set can change at run time (``reconfigure(cpus:)``): queued work
+/// of workers whose PU leaves moves to the others, never lost and never run
+/// twice. ``shutdown()`` (or dropping the last reference) runs everything
+/// already queued and joins the threads.
+///
+/// An idle worker polls its queues for ``spinDuration`` (so back-to-back
+/// submissions cost no system call), then sleeps on a futex and uses no CPU.
+/// Waking it costs the submitter one `FUTEX_WAKE`. The protocol, and why no
+/// wake-up can be lost, is written up in <doc:Parking> (`Sources/WorkerPool/WorkerPool.docc/Parking.md`).
 public final class WorkerPool {
     /// The process-wide pool over every CPU this process may use.
     public static let shared = WorkerPool(name: "mtj")
 
+    /// The machine the pool places its workers on.
     public let topology: Topology
+    /// The thread name prefix (at most 8 bytes).
     public let name: String
     /// Whether workers bind to their PU (only possible on this system).
     public let bindsThreads: Bool
+    /// How long an idle worker polls for work before it sleeps.
+    public let spinDuration: Duration
     let id: Int
 
-    /// The queues, slots and threads; worker threads retain it, not the
-    /// pool, so dropping the last reference to the pool shuts it down.
+    /// The queues, slots and threads (see ``PoolCore``).
     let core: PoolCore
 
     static let nextID = Atomic<Int>(0)
 
-    /// Creates a pool on `cpus` (default: every CPU the process may use).
-    public init(
+    /// The default ``spinDuration``: 50 µs. Longer than the gap between the
+    /// jobs of a fork-join loop or the items of a pipeline, short enough
+    /// that a pool going idle burns a negligible amount of CPU.
+    public static let defaultSpinDuration: Duration = .microseconds(50)
+
+    /// Creates a pool on `cpus` (default: every CPU the process may use;
+    /// CPUs the topology lacks are ignored, and an empty result falls back
+    /// to the default).
+    public convenience init(
         name: String = "mtj",
         topology: Topology = .shared,
         cpus: CPUSet? = nil,
         bindThreads: Bool = true
     ) {
+        self.init(name: name, topology: topology, cpus: cpus, bindThreads: bindThreads,
+                  spinDuration: WorkerPool.defaultSpinDuration)
+    }
+
+    /// Creates a pool on `cpus` whose idle workers poll for `spinDuration`
+    /// before they sleep (zero: sleep at once).
+    public init(
+        name: String = "mtj",
+        topology: Topology = .shared,
+        cpus: CPUSet? = nil,
+        bindThreads: Bool = true,
+        spinDuration: Duration
+    ) {
         self.topology = topology
-        self.name = String(name.prefix(8))
+        self.name = String(decoding: name.utf8.prefix(8), as: UTF8.self)
         self.bindsThreads = bindThreads && topology.isThisSystem
+        self.spinDuration = max(spinDuration, .zero)
         self.id = WorkerPool.nextID.wrappingAdd(1, ordering: .relaxed).oldValue
         var set = cpus ?? topology.allowedCPUs
         set.formIntersection(CPUSet(topology.pus.map(\.osIndex)))
         if set.isEmpty { set = topology.allowedCPUs }
-        let order = topology.placementOrder(within: set)
-        self.core = PoolCore(id: id, name: self.name, topology: topology, bind: self.bindsThreads, placement: order)
+        let (seconds, attoseconds) = self.spinDuration.components
+        let nanos = UInt64(clamping: seconds) &* 1_000_000_000 &+ UInt64(clamping: attoseconds / 1_000_000_000)
+        self.core = PoolCore(
+            id: id, name: self.name, topology: topology, bind: self.bindsThreads,
+            placement: topology.placementOrder(within: set), spinNanoseconds: nanos)
     }
 
     /// Like `init`, but refuses a bad CPU set instead of falling back.
@@ -103,35 +100,42 @@ public final class WorkerPool {
     }
 
     deinit {
-        core.shutdown(join: true)
+        core.shutdown()
     }
 
     // MARK: Introspection
 
-    /// OS indexes of the PUs of the active worker slots, in slot order.
-    public var placement: [Int] { core.state.withLock { $0.slots.filter(\.active).map(\.cpu) } }
+    /// OS indexes of the PUs of the workers, in placement order.
+    public var placement: [Int] { core.config.withLock { c in c.order.map { core.slots[$0].cpu } } }
 
-    /// Number of active worker slots (threads are created on demand).
-    public var workerCount: Int { core.state.withLock { $0.activeCount } }
+    /// Number of worker positions (threads are created on demand).
+    public var workerCount: Int { core.activeCount.load(ordering: .relaxed) }
 
-    /// Number of worker threads started so far and still running.
-    public var startedThreads: Int { core.state.withLock { s in s.slots.filter { $0.thread != nil && !$0.exited }.count } }
+    /// Number of worker threads started and still running.
+    public var startedThreads: Int { core.liveThreads.load(ordering: .relaxed) }
 
     /// The current CPU set of the pool.
-    public var cpus: CPUSet { core.state.withLock { CPUSet($0.slots.filter(\.active).map(\.cpu)) } }
+    public var cpus: CPUSet { CPUSet(placement) }
 
-    /// Active slot indexes whose PU is local to NUMA node `node`.
+    /// Positions in ``placement`` (usable with ``submit(toWorker:_:)``) of
+    /// the workers whose PU is local to NUMA node `node` (OS index).
     public func workers(onNode node: Int) -> [Int] {
-        core.state.withLock { s in s.slots.indices.filter { s.slots[$0].active && s.slots[$0].node == node } }
+        core.config.withLock { c in c.order.indices.filter { core.slots[c.order[$0]].node == node } }
     }
 
     /// The worker running the current thread, if it belongs to any pool.
-    public static var current: WorkerInfo? { WorkerThread.currentInfo }
+    public static var current: WorkerInfo? {
+        guard let context = WorkerThread.current else { return nil }
+        let slot = context.thread.slot
+        return WorkerInfo(
+            poolID: context.core.id, index: slot.position.load(ordering: .relaxed),
+            cpu: slot.cpu, numaNode: slot.node)
+    }
 
     /// Whether the calling thread is a worker of this pool.
-    public var isCurrentThreadWorker: Bool { WorkerThread.currentInfo?.poolID == id }
+    public var isCurrentThreadWorker: Bool { WorkerThread.current?.core === core }
 }
 
-// All mutable state is in `state` (a Mutex) or atomics; the other stored
-// properties are immutable after init.
+// Every stored property is immutable after init; the mutable state is in
+// `core` (locks and atomics) and the static `nextID` (atomic).
 extension WorkerPool: @unchecked Sendable {}

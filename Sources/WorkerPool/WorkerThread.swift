@@ -5,180 +5,217 @@ import Topology
 import Glibc
 #endif
 
-/// One worker: a pthread bound to its slot's PU, running the pool loop, and
-/// parking on a permit (mutex + condition variable) when idle.
-///
-/// Park/unpark use permit semantics: `unpark` before `park` makes the next
-/// `park` return at once, so a wake-up can never be lost between the
-/// worker's decision to park (taken under the pool lock, after seeing every
-/// queue empty) and its call to `park`.
+/// One worker: a pthread serving one ``WorkerSlot``. It runs its own queue
+/// first, then the pool's shared queue; when both are empty it polls them
+/// for ``PoolCore/spinNanoseconds`` and then sleeps on its slot's futex word
+/// (see <doc:Parking> (`WorkerPool.docc/Parking.md`)).
 final class WorkerThread {
-    /// The slot this thread serves; written under the pool lock on
-    /// reconfiguration (releasing), read under the same lock (acquiring).
-    let slotIndex = Atomic<Int>(-1)
+    let slot: WorkerSlot
 
-    // protected by `mutex`
-    private var permit = false
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let cond: UnsafeMutablePointer<pthread_cond_t>
-    // protected by `mutex`
-    private var pthread: pthread_t?
+    // Written once under the pool's registry lock by the creator; read by
+    // whoever claims the thread out of the registry (under the same lock).
+    private var pthread = pthread_t()
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        cond = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(cond, nil)
+    /// Touched only by the thread itself: set when it called shutdown on its
+    /// own pool and claimed itself out of the registry, so nobody joins it.
+    var detachAtExit = false
+
+    init(slot: WorkerSlot) {
+        self.slot = slot
     }
 
-    deinit {
-        pthread_mutex_destroy(mutex)
-        pthread_cond_destroy(cond)
-        mutex.deallocate()
-        cond.deallocate()
-    }
-
-    /// Gives the thread its permit and wakes it if it waits. Signals the
-    /// single waiter there can be (only this thread parks on `cond`).
-    func unpark() {
-        pthread_mutex_lock(mutex)
-        permit = true
-        pthread_cond_signal(cond)
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// Do not rename: shows in profiles as the idle wait.
-    func park() {
-        pthread_mutex_lock(mutex)
-        while !permit { pthread_cond_wait(cond, mutex) }
-        permit = false
-        pthread_mutex_unlock(mutex)
-    }
-
-    func isThread(_ t: pthread_t) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard let p = pthread else { return false }
-        return pthread_equal(p, t) != 0
+    /// Starts the thread. Returns pthread_create's result.
+    func start(core: PoolCore) -> Int32 {
+        let box = Unmanaged.passRetained(WorkerContext(core: core, thread: self)).toOpaque()
+        var tid = pthread_t()
+        let rc = pthread_create(&tid, nil, { raw in
+            let context = Unmanaged<WorkerContext>.fromOpaque(raw!)
+            context.takeUnretainedValue().thread.run(context)
+            return nil
+        }, box)
+        if rc != 0 {
+            Unmanaged<WorkerContext>.fromOpaque(box).release()
+            return rc
+        }
+        pthread = tid
+        return 0
     }
 
     func join() {
-        pthread_mutex_lock(mutex)
-        let p = pthread
-        pthread_mutex_unlock(mutex)
-        if let p { pthread_join(p, nil) }
+        pthread_join(pthread, nil)
     }
 
-    func start(core: PoolCore, slot: Int) {
-        slotIndex.store(slot, ordering: .releasing)
-        let box = Unmanaged.passRetained(StartBox(core: core, thread: self)).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let box = Unmanaged<StartBox>.fromOpaque(raw!).takeRetainedValue()
-            box.thread.run(core: box.core)
-            return nil
-        }, box)
-        precondition(rc == 0, "WorkerPool: pthread_create failed (\(rc))")
-        pthread_mutex_lock(mutex)
-        pthread = tid
-        pthread_mutex_unlock(mutex)
+    // MARK: - The loop
+
+    private func run(_ retained: Unmanaged<WorkerContext>) {
+        let context = retained.takeUnretainedValue()
+        let core = context.core
+        let label = "\(core.name)-w\(max(slot.position.load(ordering: .relaxed), 0))"
+        _ = mtj_set_thread_name(String(decoding: label.utf8.prefix(15), as: UTF8.self))
+        if core.bind { try? core.topology.bindCurrentThread(to: [slot.cpu]) }
+        // The context stays retained (it is the thread-local value) until exit.
+        pthread_setspecific(WorkerThread.key, retained.toOpaque())
+
+        let retired = loop(core)
+        // Drop the slot's reference to us (it would otherwise keep this
+        // object and the slot alive in a cycle after shutdown).
+        slot.queue.withLock { q in
+            if q.thread === self {
+                q.thread = nil
+                slot.hasThread.store(false, ordering: .relaxed)
+            }
+        }
+
+        // Someone may have woken us for shared work we will not do.
+        if core.sharedPending.load(ordering: .sequentiallyConsistent) > 0 { core.notifyShared() }
+        var detach = detachAtExit
+        if retired && !detach { detach = core.claimForDetach(self) }
+        pthread_setspecific(WorkerThread.key, nil)
+        core.liveThreads.wrappingAdd(-1, ordering: .relaxed)
+        if detach { pthread_detach(pthread_self()) }
+        retained.release()
     }
 
-    /// How long an idle worker polls before parking. Long enough to catch
-    /// back-to-back jobs (a fork-join loop resubmits within microseconds),
-    /// short enough that an idle pool costs no measurable CPU.
-    static let spinIterations = 4_000
-
-    private func run(core: PoolCore) {
-        let info: WorkerInfo = core.state.withLock { s in
-            let i = slotIndex.load(ordering: .acquiring)
-            return WorkerInfo(poolID: core.id, index: i, cpu: s.slots[i].cpu, numaNode: s.slots[i].node)
-        }
-        let label = "\(core.name)-w\(info.index)"
-        _ = mtj_set_thread_name(String(label.prefix(15)))
-        if core.bind { try? core.topology.bindCurrentThread(to: [info.cpu]) }
-        WorkerThread.setCurrentInfo(info)
-
-        while let work = nextWork(core) {
-            work()
-        }
-        core.state.withLock { s in
-            let i = slotIndex.load(ordering: .acquiring)
-            s.slots[i].exited = true
-        }
-    }
-
-    /// Takes the next item: spin briefly without the lock, then park.
-    /// Returns nil when the thread must exit (shutdown with nothing left, or
-    /// its slot was retired).
-    private func nextWork(_ core: PoolCore) -> WorkItem? {
-        var spins = 0
-        var counted = false
-        defer { if counted { core.spinning.wrappingAdd(-1, ordering: .relaxed) } }
+    /// Returns true when the thread leaves because its slot was retired,
+    /// false when the pool shut down and everything it could run is done.
+    private func loop(_ core: PoolCore) -> Bool {
+        enum Own { case batch, retired, empty, closed }
+        var batch: [WorkItem] = []
         while true {
-            enum Step { case run(WorkItem), exit, spin, park }
-            let step: Step = core.state.withLock { s in
-                let i = slotIndex.load(ordering: .acquiring)
-                if s.slots[i].active, let w = core.take(i, &s) { return .run(w) }
-                if !s.slots[i].active {
-                    // Retired: queued work was moved to the shared queue.
-                    return .exit
+            let own: Own = slot.queue.withLock { q in
+                if !slot.active.load(ordering: .relaxed) {
+                    // Retirement moved our queue away; later submissions
+                    // see the slot retired. A new thread starts if the slot
+                    // comes back.
+                    q.thread = nil
+                    slot.hasThread.store(false, ordering: .relaxed)
+                    return .retired
                 }
-                if s.shuttingDown { return .exit }
-                if spins < WorkerThread.spinIterations { return .spin }
-                s.slots[i].parked = true
-                return .park
+                if !q.items.isEmpty {
+                    swap(&q.items, &batch)
+                    slot.pending.store(0, ordering: .sequentiallyConsistent)
+                    return .batch
+                }
+                return q.closed ? .closed : .empty
             }
-            switch step {
-            case .run(let w): return w
-            case .exit: return nil
-            case .spin:
-                if !counted {
-                    counted = true
-                    core.spinning.wrappingAdd(1, ordering: .relaxed)
+            switch own {
+            case .batch:
+                runBatch(&batch, core)
+            case .retired:
+                return true
+            case .empty, .closed:
+                if let work = core.popShared() {
+                    work()
+                    continue
                 }
-                // Poll the lock-free hint until something is queued.
-                while spins < WorkerThread.spinIterations && core.queued.load(ordering: .relaxed) == 0 {
-                    spins += 1
-                    cpuRelax()
-                }
-                if spins < WorkerThread.spinIterations { spins += 1 }
-            case .park:
-                if counted {
-                    counted = false
-                    core.spinning.wrappingAdd(-1, ordering: .relaxed)
-                }
-                park()
-                spins = 0
+                // Closed own queue implies a closed shared queue: both are
+                // empty for good.
+                if own == .closed { return false }
+                if !spin(core) { park(core) }
             }
         }
     }
 
-    // MARK: thread-local identity
+    /// Runs a batch taken from the own queue. If the slot is retired
+    /// meanwhile, the rest goes back to the shared queue after the current
+    /// item (unless the pool is shutting down: then we simply finish it).
+    @inline(__always)
+    private func runBatch(_ batch: inout [WorkItem], _ core: PoolCore) {
+        let n = batch.count
+        var i = 0
+        while i < n {
+            batch[i]()
+            i += 1
+            if i < n && !slot.active.load(ordering: .relaxed) && !core.closing.load(ordering: .relaxed) {
+                core.requeueShared(batch[i..<n])
+                break
+            }
+        }
+        if batch.capacity > 4096 {
+            batch = []
+        } else {
+            batch.removeAll(keepingCapacity: true)
+        }
+    }
 
-    nonisolated(unsafe) private static var key: pthread_key_t = {
+    /// Polls for work for up to `spinNanoseconds`. Returns true when there
+    /// is something to look at (work, retirement, shutdown), false when the
+    /// time is up; then the thread is still counted in `spinners` and
+    /// `park` takes it out (Parking.md, rule 2).
+    private func spin(_ core: PoolCore) -> Bool {
+        slot.spinning.store(true, ordering: .relaxed)
+        // Pairs with `notifyShared`'s load (rule 2).
+        core.spinners.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        let deadline = monotonicNanoseconds() &+ core.spinNanoseconds
+        var polls = 0
+        while true {
+            // Relaxed polls: a missed update is caught by `park`'s
+            // sequentially consistent re-check.
+            let own = slot.pending.load(ordering: .relaxed)
+            if own > 0 || core.sharedPending.load(ordering: .relaxed) > 0
+                || !slot.active.load(ordering: .relaxed) || core.closing.load(ordering: .relaxed)
+            {
+                slot.spinning.store(false, ordering: .relaxed)
+                core.spinners.wrappingAdd(-1, ordering: .sequentiallyConsistent)
+                // We stop watching the shared queue and will run our own
+                // work first: pass the watch on (rule 3).
+                if own > 0 && core.sharedPending.load(ordering: .sequentiallyConsistent) > 0 { core.notifyShared() }
+                return true
+            }
+            mtj_cpu_relax()
+            polls &+= 1
+            if polls & 63 == 0 && monotonicNanoseconds() >= deadline { return false }
+        }
+    }
+
+    /// Do not rename: shows in profiles as the idle wait.
+    /// Announces sleep, re-checks every source of work, and sleeps on the
+    /// slot's futex word until a waker flips it to 0 (Parking.md, rule 1).
+    private func park(_ core: PoolCore) {
+        core.sleepers.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        // Pairs with the loads in `WorkerSlot.wake` (rules 1, 2, 4).
+        slot.sleepWord.pointee.store(1, ordering: .sequentiallyConsistent)
+        slot.spinning.store(false, ordering: .relaxed)
+        core.spinners.wrappingAdd(-1, ordering: .sequentiallyConsistent)
+        // Each pairs with the submitter's (or reconfigure's, or shutdown's)
+        // sequentially consistent write before it loads our sleep word.
+        if slot.pending.load(ordering: .sequentiallyConsistent) > 0
+            || core.sharedPending.load(ordering: .sequentiallyConsistent) > 0
+            || !slot.active.load(ordering: .sequentiallyConsistent)
+            || core.closing.load(ordering: .sequentiallyConsistent)
+        {
+            // Take the announcement back. If the exchange fails a waker
+            // already flipped the word and owns a (now useless) FUTEX_WAKE.
+            _ = slot.sleepWord.pointee.compareExchange(expected: 1, desired: 0, ordering: .sequentiallyConsistent)
+        } else {
+            // Acquiring: pairs with the waker's exchange (nothing rides on
+            // it but the word itself; work is handed over under locks).
+            while slot.sleepWord.pointee.load(ordering: .acquiring) == 1 {
+                _ = mtj_futex_wait(slot.futexAddress, 1)
+            }
+        }
+        core.sleepers.wrappingAdd(-1, ordering: .sequentiallyConsistent)
+    }
+
+    // MARK: - Thread-local identity
+
+    /// Key of the thread-local `WorkerContext` (set for a worker's lifetime).
+    static let key: pthread_key_t = {
         var k = pthread_key_t()
-        pthread_key_create(&k) { p in p.map { Unmanaged<InfoBox>.fromOpaque($0).release() } }
+        pthread_key_create(&k, nil)
         return k
     }()
 
-    private static func setCurrentInfo(_ info: WorkerInfo) {
-        let box = Unmanaged.passRetained(InfoBox(info)).toOpaque()
-        pthread_setspecific(key, box)
-    }
-
-    static var currentInfo: WorkerInfo? {
+    /// The calling thread's worker context, if it is a worker of any pool.
+    static var current: WorkerContext? {
         guard let p = pthread_getspecific(key) else { return nil }
-        return Unmanaged<InfoBox>.fromOpaque(p).takeUnretainedValue().info
+        return Unmanaged<WorkerContext>.fromOpaque(p).takeUnretainedValue()
     }
 }
 
-private final class InfoBox {
-    let info: WorkerInfo
-    init(_ i: WorkerInfo) { info = i }
-}
-
-private final class StartBox {
+/// What a worker thread holds: its pool's core and itself. Retained by the
+/// thread from start to exit; the thread-local value of `WorkerThread.key`.
+final class WorkerContext {
     let core: PoolCore
     let thread: WorkerThread
     init(core: PoolCore, thread: WorkerThread) {
@@ -187,16 +224,18 @@ private final class StartBox {
     }
 }
 
+/// CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall).
 @inline(__always)
-func cpuRelax() {
-    #if arch(x86_64) || arch(i386)
-    // `pause` is not exposed; a compiler barrier through an atomic fence is
-    // close enough for a bounded poll.
-    atomicMemoryFence(ordering: .acquiring)
-    #else
-    atomicMemoryFence(ordering: .acquiring)
-    #endif
+func monotonicNanoseconds() -> UInt64 {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
-// `permit` and `pthread` are guarded by `mutex`; `slotIndex` is atomic.
+// `slot` is immutable; `pthread` is written once before the thread is
+// published (registry lock) and read by its claimer; `detachAtExit` is only
+// touched by the thread itself.
 extension WorkerThread: @unchecked Sendable {}
+
+// Both fields are immutable.
+extension WorkerContext: @unchecked Sendable {}
