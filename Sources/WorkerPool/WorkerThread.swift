@@ -162,6 +162,7 @@ final class WorkerThread {
                 if own > 0 && core.sharedPending.load(ordering: .sequentiallyConsistent) > 0 { core.notifyShared() }
                 return true
             }
+            if core.spinNanoseconds == 0 { return false }
             mtj_cpu_relax()
             polls &+= 1
             if polls & 63 == 0 && monotonicNanoseconds() >= deadline { return false }
