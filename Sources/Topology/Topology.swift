@@ -277,23 +277,30 @@ extension Topology: @unchecked Sendable {}
 final class Bitmap {
     let raw: OpaquePointer
     init() { raw = hwloc_bitmap_alloc() }
+    /// A bitmap of the same bits (a word at a time: `unsigned long` is 64
+    /// bits on the 64-bit Linux targets this package builds for).
     init(_ set: CPUSet) {
         raw = hwloc_bitmap_alloc()
-        for cpu in set { hwloc_bitmap_set(raw, UInt32(cpu)) }
+        let words = set.rawWords.map { UInt($0) }
+        if !words.isEmpty { _ = hwloc_bitmap_from_ulongs(raw, UInt32(words.count), words) }
     }
     deinit { hwloc_bitmap_free(raw) }
 }
 
 extension CPUSet {
-    /// Copies an hwloc bitmap (NULL or infinite → empty).
+    /// Copies an hwloc bitmap a word at a time (NULL or infinite → empty).
     init(hwlocBitmap b: OpaquePointer?) {
-        self.init()
-        guard let b, hwloc_bitmap_weight(b) >= 0 else { return }
-        var i = hwloc_bitmap_first(b)
-        while i >= 0 {
-            insert(Int(i))
-            i = hwloc_bitmap_next(b, i)
+        guard let b, hwloc_bitmap_weight(b) > 0 else {
+            self.init()
+            return
         }
+        let n = Int(hwloc_bitmap_nr_ulongs(b))
+        var words = [UInt](repeating: 0, count: Swift.max(n, 0))
+        guard n > 0, hwloc_bitmap_to_ulongs(b, UInt32(n), &words) == 0 else {
+            self.init()
+            return
+        }
+        self.init(rawWords: words.map { UInt64($0) })
     }
 }
 
