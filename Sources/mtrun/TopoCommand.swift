@@ -166,8 +166,8 @@ struct TopoText {
         while i < children.count {
             var j = i + 1
             if collapse && Self.memoryNodes(children[i]).isEmpty {
-                let shape = Self.shape(children[i])
-                while j < children.count, Self.shape(children[j]) == shape { j += 1 }
+                let first = shape(children[i])
+                while j < children.count, shape(children[j]) == first { j += 1 }
             }
             writeNode(children[i], depth: depth, to: &out)
             if j - i >= minRun {
@@ -213,15 +213,25 @@ struct TopoText {
             let pus = n.children.filter { $0.type == "PU" }.compactMap(\.osIndex)
             s += pus.count == 1 ? ": PU P#\(pus[0])" : ": PUs P#" + pus.map(String.init).joined(separator: ",")
         }
+        if let kind = kind(of: n) { s += " [kind \(kind)]" }
         return s
     }
 
     /// What a subtree looks like, ignoring indexes: equal shapes collapse.
-    static func shape(_ n: TopologyNode) -> String {
+    /// Cores of different CPU kinds never look alike.
+    func shape(_ n: TopologyNode) -> String {
         var s = n.type + (n.subtype ?? "") + (n.bytes.map { "(\($0))" } ?? "")
+        if let kind = kind(of: n) { s += "<\(kind)>" }
         if !n.memory.isEmpty { s += "{" + n.memory.map(shape).joined(separator: ",") + "}" }
         if !n.children.isEmpty { s += "[" + n.children.map(shape).joined(separator: ",") + "]" }
         return s
+    }
+
+    /// The CPU kind rank of a core on a hybrid machine (more than one kind),
+    /// else nil.
+    func kind(of n: TopologyNode) -> Int? {
+        guard n.type == "Core", topology.cpuKinds.count > 1, let cpu = n.cpus.first else { return nil }
+        return topology.pu(osIndex: cpu)?.kind
     }
 
     /// NUMA nodes anywhere below `n` (memory children included).

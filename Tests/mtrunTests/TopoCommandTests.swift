@@ -115,6 +115,8 @@ struct TopoCommandTests {
 
         let rpl = Topo.run(["topo", "--xml", Topo.fixture("intel-i7-1370p-raptorlake-hybrid")])
         #expect(rpl.stdout.contains("kind 1: efficiency 1, PUs 0-11"))
+        #expect(rpl.stdout.contains("Core L#0: PUs P#0,1 [kind 1]"))
+        #expect(rpl.stdout.contains("Core L#6: PU P#12 [kind 0]"))
         #expect(rpl.stdout.contains("NUMANode L#0 P#0 (31.0 GiB)"))
         let kp = Topo.run(["topo", "--xml", Topo.fixture("arm-kunpeng920-2s-128c-4numa")])
         #expect(kp.stdout.contains("Package L#1 P#8442"))
