@@ -81,7 +81,7 @@ extension Shell {
                 break
             }
             let start = range.count > 1 || !slowItems ? Parker.now() : 0
-            for t in range { ring.item(t).runParallel() }
+            runBatch(range, here: here)
             if start != 0 {
                 // Items slower than ~20 us are claimed one at a time so the
                 // last ones spread over every runner.
@@ -126,7 +126,23 @@ extension Shell {
         let v = handoff.load(ordering: .relaxed)
         if v != 0, takeHandOff(v, force: true) { return true }
         guard let range = ring.claim(max: 1, share: 1) else { return false }
-        for t in range { ring.item(t).runParallel() }
+        runBatch(range, here: currentWorkerCPU())
         return true
+    }
+
+    /// Runs the parallel functions of claimed tickets, marks the synchronous
+    /// ones ready with one token check, and drains if that took the token.
+    @inline(__always) func runBatch(_ range: Range<UInt64>, here: Int) {
+        if range.count == 1 {
+            let t = range.lowerBound
+            if ring.item(t).runParallel(), ring.markReady(t) { drain(from: t, force: false, knownCPU: here) }
+            return
+        }
+        var syncMask: UInt64 = 0  // claims are at most 64 tickets
+        for (k, t) in range.enumerated() where ring.item(t).runParallel() { syncMask |= 1 << UInt64(k) }
+        let base = range.lowerBound
+        if let n = ring.markReady(range, completed: { t in syncMask & (1 << (t - base)) != 0 }) {
+            drain(from: n, force: false, knownCPU: here)
+        }
     }
 }

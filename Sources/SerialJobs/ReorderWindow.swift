@@ -40,8 +40,9 @@ import Synchronization
 //   D1  while tags[n % W] == n + 1:        (acquiring: sees the result)
 //           run item n's serial function (or hand the token to its lane,
 //           see SerialLane.swift); clear items[n % W]; n += 1;
-//           drained = n                    (seq_cst: frees the slot, and
+//           every 16 items: drained = n    (seq_cst: frees the slots, and
 //                                           pairs with waiting producers)
+//       drained = n (if not yet stored)
 //   D2  token = n << 1                     (seq_cst: give the token up)
 //   D3  if tags[n % W] == n + 1 and CAS(token, n << 1 -> n << 1 | 1):
 //           goto D1                        (we took it back)
@@ -61,6 +62,10 @@ import Synchronization
 // - Completions of tickets other than n never touch the token (their C2
 //   compares against their own ticket), so a fast stream does not contend
 //   on it: the drainer finds them ready in D1.
+// - A runner that ran a batch of synchronous items does C1 for each and one
+//   C2 for the batch (`markReady(_:completed:)`): all its C1 stores precede
+//   its token load, so the pairing above holds for every ticket of the
+//   batch at once.
 // - No timers: progress is driven only by completions and the token.
 // - The holder reads items[n % W] only after seeing tags[n % W] == n + 1,
 //   i.e. while item n is still in its slot (the slot cannot be reused before
@@ -165,7 +170,37 @@ final class ReorderWindow {
         return token.compareExchange(expected: idle, desired: idle | 1, ordering: .sequentiallyConsistent).exchanged
     }
 
+    /// Marks every ticket of `range` whose item is in `completed` ready with
+    /// one token check: C1 for each, then C2 for the whole range. Returns the
+    /// ticket to drain from when the caller took the token.
+    ///
+    /// Why one check suffices: all the C1 stores precede the single seq_cst
+    /// token load, so for whichever ticket n of the range a drainer stopped
+    /// at, the Dekker argument above holds between that drainer's D2/D3 and
+    /// this load. The CAS is tried only if n is idle-awaited, in the range
+    /// and actually ready (a deferred item of the range may not be).
+    @inline(__always) func markReady(_ range: Range<UInt64>, completed: (UInt64) -> Bool) -> UInt64? {
+        var any = false
+        for t in range where completed(t) {
+            tags[slot(t)].store(t &+ 1, ordering: .sequentiallyConsistent)          // C1
+            any = true
+        }
+        guard any else { return nil }
+        let tok = token.load(ordering: .sequentiallyConsistent)                    // C2
+        guard tok & 1 == 0 else { return nil }
+        let n = tok >> 1
+        guard range.contains(n), tags[slot(n)].load(ordering: .relaxed) == n &+ 1,
+              token.compareExchange(expected: tok, desired: tok | 1, ordering: .sequentiallyConsistent).exchanged
+        else { return nil }
+        return n
+    }
+
     // MARK: Token holder side (D1-D3)
+
+    /// Serialized items between two `drained` stores: frees window slots in
+    /// batches so a drain of many small items does not pay a fenced store
+    /// per item. (A producer waiting for room sees it slightly later.)
+    static let drainedPublishInterval: UInt64 = 16
 
     /// How a drain ended.
     enum DrainEnd {
@@ -178,20 +213,38 @@ final class ReorderWindow {
 
     /// Drains from ticket `n` while consecutive items are ready. `decide`
     /// says whether the current thread may run an item's serial function;
-    /// `afterEach` runs after each serialized item with the new `drained`.
+    /// `published` runs after each store of `drained` with its new value
+    /// (every ``drainedPublishInterval`` items and before the token is given
+    /// up or handed off).
     @inline(__always)
-    func drain(from start: UInt64, decide: (WindowItem) -> Bool, afterEach: (UInt64) -> Void) -> DrainEnd {
+    func drain(from start: UInt64, decide: (WindowItem) -> Bool, published: (UInt64) -> Void) -> DrainEnd {
         var n = start
+        var unpublished: UInt64 = 0
         while true {
             while tags[slot(n)].load(ordering: .acquiring) == n &+ 1 {              // D1
                 let i = slot(n)
                 let item = items[i].unsafelyUnwrapped
-                guard decide(item) else { return .handOff(n, item) }
+                guard decide(item) else {
+                    if unpublished > 0 {
+                        drained.store(n, ordering: .sequentiallyConsistent)
+                        published(n)
+                    }
+                    return .handOff(n, item)
+                }
                 item.runSerial()
                 items[i] = nil
                 n &+= 1
+                unpublished &+= 1
+                if unpublished == ReorderWindow.drainedPublishInterval {
+                    unpublished = 0
+                    drained.store(n, ordering: .sequentiallyConsistent)
+                    published(n)
+                }
+            }
+            if unpublished > 0 {
+                unpublished = 0
                 drained.store(n, ordering: .sequentiallyConsistent)
-                afterEach(n)
+                published(n)
             }
             let idle = n << 1
             token.store(idle, ordering: .sequentiallyConsistent)                   // D2

@@ -43,9 +43,11 @@ extension Shell {
         return info.cpu
     }
 
-    /// Drains as the token holder from ticket `n`.
-    func drain(from n: UInt64, force: Bool) {
-        let here = currentWorkerCPU()
+    /// Drains as the token holder from ticket `n`. `knownCPU` is the
+    /// current thread's worker CPU when the caller knows it (runners), to
+    /// save the thread-local lookups.
+    func drain(from n: UInt64, force: Bool, knownCPU: Int? = nil) {
+        let here = knownCPU ?? currentWorkerCPU()
         let previous = DrainContext.enter(self)
         defer { DrainContext.leave(previous) }
         let placement = self.placement
@@ -59,7 +61,7 @@ extension Shell {
                 case .callbackCPU: return here >= 0 && instance.currentLane(item.lane) == here
                 }
             },
-            afterEach: { d in
+            published: { d in
                 // Seq_cst: pairs with a waiter's registration (WaitList).
                 if d >= waiters.minTarget.load(ordering: .sequentiallyConsistent) { waiters.notify(drained: d) }
             }

@@ -32,7 +32,12 @@ class WindowItem {
     }
 
     /// Runs the parallel function (on a pool worker of the parallel set).
-    func runParallel() { fatalError("WindowItem.runParallel is abstract") }
+    /// Returns true when the item completed synchronously and its result is
+    /// stored: the caller (a runner) then marks it ready itself, so a batch
+    /// of items is marked with one token check (ReorderWindow.markReady(_:)
+    /// for ranges). Returns false for deferred items, which mark themselves
+    /// ready when their ``Completion`` is called.
+    func runParallel() -> Bool { fatalError("WindowItem.runParallel is abstract") }
     /// Runs the serial function with the stored result; only the drain-token
     /// holder calls it.
     func runSerial() { fatalError("WindowItem.runSerial is abstract") }
@@ -64,12 +69,17 @@ final class TypedItem<T: Sendable>: WindowItem {
         super.init(lane: lane, shell: shell)
     }
 
-    override func runParallel() {
+    override func runParallel() -> Bool {
         switch body {
         case .sync(let f):
-            complete(Result { try f() })
+            // Nobody else can complete a synchronous item: no exchange
+            // needed. The flag only feeds reports (relaxed).
+            result = Result { try f() }
+            completedFlag.store(true, ordering: .relaxed)
+            return true
         case .deferred(let f):
             f(Completion(CompletionGuard(self)))
+            return false
         }
     }
 
