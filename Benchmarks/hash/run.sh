@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# mtrun hash against the usual file-hashing CLIs, page cache warm, in one run.
+#
+#   Benchmarks/hash/run.sh           full run (about 3-4 minutes on 2 cores)
+#   Benchmarks/hash/run.sh QUICK     1 run per command (a smoke test)
+#
+# Corpus: one 2 GiB file, 200 files of 8 MiB, 20,000 files of 4-64 KiB in
+# nested directories (deterministic content, /work/shared/peers/cpp/mkcorpus.c).
+# /tmp/peers-corpus is reused when complete; otherwise it is generated into
+# $CORPUS (default /tmp/mtrun-hash-corpus, about 4.4 GB; check `df -h /tmp`).
+# Before each command its subset is read once (cat) so the page cache is warm;
+# hyperfine then takes 3 runs (2 in QUICK=1 for slow commands) and the median
+# wall time gives MB/s = file bytes / seconds / 1e6. The per-core SHA-256 limit
+# is `openssl speed -evp sha256 -bytes 1048576 -seconds 1`, median of 3.
+# Environment: MTRUN=path (default: release build of this package),
+# JOBS=2 (xargs -P, hashdeep -j; mtrun uses every CPU).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+MODE=${1:-FULL}
+JOBS=${JOBS:-2}
+CORPUS=${CORPUS:-/tmp/mtrun-hash-corpus}
+SPEC="2048 20000 200 8 "
+
+need() { command -v "$1" >/dev/null || { echo "installing $2" >&2; apt-get install -y "$2" >/dev/null; }; }
+need hyperfine hyperfine; need hashdeep hashdeep; need rhash rhash; need openssl openssl; need gcc gcc
+
+if [ -f /tmp/peers-corpus/.spec ] && grep -q "^$SPEC" /tmp/peers-corpus/.spec; then
+  CORPUS=/tmp/peers-corpus
+elif ! { [ -f "$CORPUS/.spec" ] && grep -q "^$SPEC" "$CORPUS/.spec"; }; then
+  echo "creating corpus in $CORPUS (df: $(df -h --output=avail /tmp | tail -1))" >&2
+  gcc -O2 -o /tmp/mtrun-mkcorpus /work/shared/peers/cpp/mkcorpus.c
+  rm -rf "$CORPUS"
+  /tmp/mtrun-mkcorpus "$CORPUS" 2048 20000 200 8
+  sync
+fi
+
+if [ -z "${MTRUN:-}" ]; then
+  (cd "$ROOT" && swift build -c release --product mtrun >&2)
+  MTRUN="$ROOT/.build/release/mtrun"
+fi
+
+RUNS=3; [ "$MODE" = QUICK ] && RUNS=1
+OUT=$(mktemp -d /tmp/mtrun-hash-bench-XXXXXX)
+trap 'rm -rf "$OUT"' EXIT
+
+bytes() { find "$1" -type f -printf '%s\n' | awk '{s+=$1} END {print s}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+# Per-core SHA-256 limit (SHA-NI), MB/s.
+LIMIT=$(for i in 1 2 3; do openssl speed -evp sha256 -bytes 1048576 -seconds 1 2>/dev/null | awk '/^sha256/ {sub("k","",$2); print $2*1000/1e6}'; done | median)
+
+declare -A SIZE
+for s in big medium small; do SIZE[$s]=$(bytes "$CORPUS/$s"); done
+
+declare -a LABELS=(
+  "mtrun hash -r (all CPUs)"
+  "mtrun hash -r --jobs 1"
+  "sha256sum (1 process)"
+  "sha256sum, find | xargs -P$JOBS"
+  "openssl dgst -sha256 (1 process)"
+  "openssl dgst -sha256, find | xargs -0 -P$JOBS"
+  "hashdeep -c sha256 -r -j$JOBS"
+  "rhash --sha256 -r"
+)
+cmd() { # label-index subset-dir files-per-batch
+  local d=$2 n=$3
+  case $1 in
+    0) echo "$MTRUN hash -r $d" ;;
+    1) echo "$MTRUN hash -r --jobs 1 $d" ;;
+    2) echo "find $d -type f -print0 | xargs -0 sha256sum" ;;
+    3) echo "find $d -type f -print0 | xargs -0 -P$JOBS -n $n sha256sum" ;;
+    4) echo "find $d -type f -print0 | xargs -0 openssl dgst -sha256" ;;
+    5) echo "find $d -type f -print0 | xargs -0 -P$JOBS -n $n openssl dgst -sha256" ;;
+    6) echo "hashdeep -c sha256 -r -j$JOBS $d" ;;
+    7) echo "rhash --sha256 -r $d" ;;
+  esac
+}
+
+declare -A MBS
+for s in big medium small; do
+  d="$CORPUS/$s"
+  nfiles=$(find "$d" -type f | wc -l)
+  per=$(( (nfiles + 7) / 8 ))
+  for i in "${!LABELS[@]}"; do
+    # xargs -P only differs from one process when there are several files.
+    if [ "$s" = big ] && { [ "$i" = 3 ] || [ "$i" = 5 ]; }; then continue; fi
+    c=$(cmd "$i" "$d" "$per")
+    find "$d" -type f -print0 | xargs -0 cat > /dev/null
+    hyperfine --runs "$RUNS" --warmup 0 --style none --export-json "$OUT/h.json" "$c > /dev/null" >/dev/null 2>&1
+    med=$(python3 -c "import json,sys; print(json.load(open('$OUT/h.json'))['results'][0]['median'])")
+    MBS[$s,$i]=$(awk -v b="${SIZE[$s]}" -v t="$med" 'BEGIN {printf "%.0f", b/t/1e6}')
+    echo "  $s: ${LABELS[$i]}: ${MBS[$s,$i]} MB/s" >&2
+  done
+done
+
+ncpu=$(nproc)
+echo
+echo "Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $(lscpu | sed -n 's/^Model name: *//p' | head -1), $ncpu CPUs, mode $MODE, $RUNS runs per command (median)"
+echo "openssl speed -evp sha256 (1 core, 1 MiB blocks): $LIMIT MB/s; $ncpu-core limit: $(awk -v l="$LIMIT" -v n="$ncpu" 'BEGIN {printf "%.0f", l*n}') MB/s"
+echo
+echo "| command | 1 x 2 GiB file (MB/s) | 200 x 8 MiB files (MB/s) | 20000 files 4-64 KiB (MB/s) |"
+echo "|---|---|---|---|"
+for i in "${!LABELS[@]}"; do
+  echo "| ${LABELS[$i]} | ${MBS[big,$i]:-} | ${MBS[medium,$i]:-} | ${MBS[small,$i]:-} |"
+done
+best() { # fastest SHA-256 peer for a subset (rows 2..7)
+  local m=0; for i in 2 3 4 5 6 7; do v=${MBS[$1,$i]:-0}; [ "$v" -gt "$m" ] && m=$v; done; echo $m
+}
+echo
+echo "| ratio | 2 GiB file | 8 MiB files | small files |"
+echo "|---|---|---|---|"
+echo "| mtrun / fastest SHA-256 peer | $(awk -v a="${MBS[big,0]}" -v b="$(best big)" 'BEGIN{printf "%.2f", a/b}') | $(awk -v a="${MBS[medium,0]}" -v b="$(best medium)" 'BEGIN{printf "%.2f", a/b}') | $(awk -v a="${MBS[small,0]}" -v b="$(best small)" 'BEGIN{printf "%.2f", a/b}') |"
+echo "| mtrun / openssl speed x CPUs used | $(awk -v a="${MBS[big,0]}" -v l="$LIMIT" 'BEGIN{printf "%.2f", a/l}') (1 core: one file cannot be split) | $(awk -v a="${MBS[medium,0]}" -v l="$LIMIT" -v n="$ncpu" 'BEGIN{printf "%.2f", a/(l*n)}') | $(awk -v a="${MBS[small,0]}" -v l="$LIMIT" -v n="$ncpu" 'BEGIN{printf "%.2f", a/(l*n)}') |"
