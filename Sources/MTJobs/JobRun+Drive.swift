@@ -72,12 +72,13 @@ extension JobRun {
 
         let elapsed = Duration.nanoseconds(monotonicNanos() - t0)
         if let e = state.firstError.withLock({ $0 }) { throw e }
-        let units = state.unitsDone.load(ordering: .relaxed)
+        let participants = state.participants.withLock { $0 }
+        let units = participants.reduce(0) { $0 + $1.units }
         let report = MTJobReport(
             plan: plan, threadsStarted: started,
-            participants: state.participants.withLock { $0 },
+            participants: participants,
             spans: spans, unitsCompleted: units,
-            completedRanges: units == plan.size ? [job.start ..< job.start + job.size] : state.claimedRanges(),
+            completedRanges: units == plan.size ? [job.start ..< job.start + job.size] : state.completedRanges(),
             elapsed: elapsed)
         if units != plan.size { throw MTJobCancelled(report: report) }
         return report

@@ -15,20 +15,29 @@ import Glibc
 //
 // Claiming. The chunks (see ChunkPlan) are cut into spans: one span of all
 // chunks, or one per NUMA node. Each span has a cursor: the index of its
-// next unclaimed chunk, plus a STOP bit. A thread claims chunk `c` of a span
-// by compare-and-swap of the cursor from `c` to `c + 1`, only while
-// `c < hi` and STOP is clear. Every claimed chunk is run exactly once, by
-// its claimer. There is no lock: the kernel's spinlock around
-// `job->start/size` becomes one CAS per chunk.
+// next unclaimed chunk, plus a STOP bit. A thread claims chunks `c ..< c + n`
+// of a span by compare-and-swap of the cursor from `c` to `c + n`, only while
+// `c < hi` and STOP is clear. There is no lock: the kernel's spinlock around
+// `job->start/size` becomes one CAS per claim. `n` follows a guided
+// schedule over the padata chunks: `max(1, left / (2 × threads))`, so
+// while many chunks are left a claim takes several consecutive ones (fewer
+// atomic operations on a shared cache line), and the last chunks go one by
+// one (the end stays balanced). Chunk boundaries and the one call per
+// chunk are unchanged; only which thread runs which chunk differs.
+// Every claimed chunk is run exactly once by its claimer, or skipped
+// because the job stopped (the skipped chunks are recorded).
 //
 // Stopping. The first error thrown by the thread function is kept (under
 // `firstError`'s lock) and STOP is set on every cursor (atomic OR), as is a
-// cancellation (explicit handle, Task cancellation, checked at every claim).
-// A stopped cursor can no longer move, so once a thread sees every span
-// exhausted or stopped, the set of claimed chunks is final: one prefix
-// `[lo, cursor)` per span, all of them run (or running) to the end.
+// cancellation (explicit handle, Task cancellation, checked before every
+// chunk), and `stopped` is set. A stopped cursor can no longer move, so once
+// a thread sees every span exhausted or stopped, the set of claimed chunks
+// is final: one prefix `[lo, cursor)` per span. A thread that sees `stopped`
+// in the middle of a claimed batch runs no more of it and records the rest
+// as skipped; so the chunks done are exactly the claimed prefixes minus the
+// skipped ranges, and no chunk starts after a thread saw the stop.
 //
-// Waiting. Each participant counts the chunks it ran and, after recording
+// Waiting. Each participant counts the chunks it ran or skipped and, after recording
 // its report, adds the count to `done`. The caller claims until nothing is
 // left, then computes how many chunks were claimed in all (the cursors are
 // final then) and waits until `done` reaches that number. It never waits
@@ -90,13 +99,23 @@ final class JobRun {
     /// participant only after it reads `waiter == 1` (happens-before
     /// through that pair).
     nonisolated(unsafe) var semaphore: DispatchSemaphore?
+    /// Set once by `stop`; polled before every chunk (relaxed: a late
+    /// observation only lets one more chunk of the batch start, which the
+    /// stop protocol allows: chunks already claimed before the stop was
+    /// seen may run).
+    let stopped = Atomic<Bool>(false)
+    // protected by itself: chunk ranges claimed but skipped after a stop.
+    let skipped = Mutex<[Range<Int>]>([])
+    /// Claim size divisor of the guided schedule: 2 × threads.
+    let guidedDivisor: Int
     /// Why claims stopped (a `Stop` raw value). Relaxed: the reason is read
     /// by the caller after the wait, which orders it.
     let stopReason = Atomic<Int>(0)
     // protected by itself
     let firstError = Mutex<(any Error)?>(nil)
-    /// Units of finished chunks (relaxed counter; the progress lock orders
-    /// the reported values).
+    /// Units of finished chunks, counted only when there is a progress
+    /// callback (relaxed counter; the progress lock orders the reported
+    /// values). The report sums the participants' own counts instead.
     let unitsDone = Atomic<Int>(0)
     // protected by itself: the largest value given to `progress` so far.
     let progressReported = Mutex<Int>(0)
@@ -109,6 +128,7 @@ final class JobRun {
         self.progress = job.progress
         self.cancel = job.cancellation
         self.extraCancel = extraCancel
+        guidedDivisor = 2 * max(plan.threads, 1)
         let n = max(spanPlan.count, 1)
         spanCount = n
         spans = .allocate(capacity: n)
@@ -128,16 +148,18 @@ final class JobRun {
 
     // MARK: claiming
 
-    /// Claims the next chunk of span `s`, or nil when it is exhausted or stopped.
+    /// Claims the next chunks of span `s` (a guided batch), or nil when it
+    /// is exhausted or stopped.
     @inline(__always)
-    func claim(span s: Int) -> Int? {
+    func claim(span s: Int) -> Range<Int>? {
         var v = spans[s].cursor.load(ordering: .relaxed)
         let hi = spans[s].hi
         while true {
             if v >= hi || v & JobRun.stopBit != 0 { return nil }
+            let n = max(1, (hi - v) / guidedDivisor)
             let (ok, seen) = spans[s].cursor.compareExchange(
-                expected: v, desired: v + 1, successOrdering: .relaxed, failureOrdering: .relaxed)
-            if ok { return v }
+                expected: v, desired: v + n, successOrdering: .relaxed, failureOrdering: .relaxed)
+            if ok { return v ..< v + n }
             v = seen
         }
     }
@@ -145,7 +167,7 @@ final class JobRun {
     /// Claims from span `home` first, then from the span with the most
     /// chunks left.
     @inline(__always)
-    func claim(home: Int) -> Int? {
+    func claim(home: Int) -> Range<Int>? {
         if let c = claim(span: home) { return c }
         if spanCount == 1 { return nil }
         while true {
@@ -164,6 +186,7 @@ final class JobRun {
     /// Stops every span; the first reason wins.
     func stop(_ why: Stop) {
         _ = stopReason.compareExchange(expected: 0, desired: why.rawValue, ordering: .relaxed)
+        stopped.store(true, ordering: .relaxed)
         for s in 0 ..< spanCount { spans[s].cursor.bitwiseOr(JobRun.stopBit, ordering: .relaxed) }
     }
 
@@ -185,20 +208,30 @@ final class JobRun {
         return n
     }
 
-    /// Unit ranges of the claimed prefix of each span (merged when adjacent).
-    func claimedRanges() -> [Range<Int>] {
-        var out: [Range<Int>] = []
+    /// Unit ranges of the chunks done: the claimed prefix of each span
+    /// minus the skipped chunks, in order, adjacent ranges merged.
+    func completedRanges() -> [Range<Int>] {
+        var done: [Range<Int>] = []
         for s in 0 ..< spanCount {
             let v = min(spans[s].cursor.load(ordering: .relaxed) & ~JobRun.stopBit, spans[s].hi)
-            guard v > spans[s].lo else { continue }
-            let r = plan.units(chunks: spans[s].lo ..< v)
+            if v > spans[s].lo { done.append(spans[s].lo ..< v) }
+        }
+        for cut in skipped.withLock({ $0 }) {
+            done = done.flatMap { r -> [Range<Int>] in
+                guard r.overlaps(cut) else { return [r] }
+                return [r.lowerBound ..< max(r.lowerBound, cut.lowerBound), min(r.upperBound, cut.upperBound) ..< r.upperBound]
+                    .filter { !$0.isEmpty }
+            }
+        }
+        var out: [Range<Int>] = []
+        for r in done.sorted(by: { $0.lowerBound < $1.lowerBound }).map({ plan.units(chunks: $0) }) {
             if let last = out.last, last.upperBound == r.lowerBound {
                 out[out.count - 1] = last.lowerBound ..< r.upperBound
             } else {
                 out.append(r)
             }
         }
-        return out.sorted { $0.lowerBound < $1.lowerBound }
+        return out
     }
 
     // MARK: participating
@@ -207,39 +240,55 @@ final class JobRun {
     /// kernel's `padata_mt_helper`). `checkTask`: also poll the current
     /// Task's cancellation (the synchronous caller only).
     func participate(home: Int, role: MTJobReport.Participant.Role, checkTask: Bool) {
-        var chunks = 0, units = 0
+        if checkTask {
+            withUnsafeCurrentTask { task in claimLoop(home: home, role: role, task: task) }
+        } else {
+            claimLoop(home: home, role: role, task: nil)
+        }
+    }
+
+    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, task: UnsafeCurrentTask?) {
+        var chunks = 0, units = 0, skippedChunks = 0
         var t0 = 0, t1 = 0
-        while true {
-            if cancel?.isCancelled == true || extraCancel?.isCancelled == true || (checkTask && Task.isCancelled) {
-                stop(.cancelled)
-            }
-            guard let k = claim(home: home) else { break }
-            let r = plan.range(ofChunk: k)
-            if chunks == 0 { t0 = monotonicNanos() }
-            chunks += 1
-            do {
-                try body(r)
-                units += r.count
-                let total = unitsDone.wrappingAdd(r.count, ordering: .relaxed).newValue
-                if let progress {
-                    progressReported.withLock { last in
-                        if total > last { last = total; progress(total) }
-                    }
+        let watched = cancel != nil || extraCancel != nil || task != nil
+        claiming: while let batch = claim(home: home) {
+            for k in batch {
+                if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true || task?.isCancelled == true) {
+                    stop(.cancelled)
                 }
-            } catch {
-                record(error)
+                if stopped.load(ordering: .relaxed) {
+                    let rest = k ..< batch.upperBound
+                    skippedChunks += rest.count
+                    skipped.withLock { $0.append(rest) }
+                    break claiming
+                }
+                let r = plan.range(ofChunk: k)
+                if chunks == 0 { t0 = monotonicNanos() }
+                chunks += 1
+                do {
+                    try body(r)
+                    units += r.count
+                    if let progress {
+                        let total = unitsDone.wrappingAdd(r.count, ordering: .relaxed).newValue
+                        progressReported.withLock { last in
+                            if total > last { last = total; progress(total) }
+                        }
+                    }
+                } catch {
+                    record(error)
+                }
             }
         }
-        guard chunks > 0 || role == .caller else { return }
+        guard chunks + skippedChunks > 0 || role == .caller else { return }
         if chunks > 0 { t1 = monotonicNanos() }
         let info = WorkerPool.current
         let cpu = info?.cpu ?? currentCPU()
         let p = MTJobReport.Participant(
             role: role, worker: info, cpu: cpu, numaNode: info?.numaNode,
             chunks: chunks, units: units, busy: .nanoseconds(t1 - t0))
-        participants.withLock { $0.append(p) }
-        guard chunks > 0 else { return }
-        done.wrappingAdd(chunks, ordering: .sequentiallyConsistent)
+        if chunks > 0 || role == .caller { participants.withLock { $0.append(p) } }
+        guard chunks + skippedChunks > 0 else { return }
+        done.wrappingAdd(chunks + skippedChunks, ordering: .sequentiallyConsistent)
         if waiter.load(ordering: .sequentiallyConsistent) == 1 {
             semaphore?.signal()
         }
@@ -266,8 +315,8 @@ final class JobRun {
 }
 
 // `plan`, `body`, `progress`, the handles and the span table are immutable;
-// cursors, `done`, `waiter`, `stopReason`, `unitsDone` are atomics;
-// `firstError`, `progressReported`, `participants` are Mutexes; `semaphore`
+// cursors, `done`, `waiter`, `stopped`, `stopReason`, `unitsDone` are atomics;
+// `firstError`, `progressReported`, `participants`, `skipped` are Mutexes; `semaphore`
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
 

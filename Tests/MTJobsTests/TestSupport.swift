@@ -31,3 +31,16 @@ func makePool(workers: Int, name: String = "mtjt") -> WorkerPool {
 }
 
 import Topology
+
+/// Sorted ranges with adjacent ones merged.
+func merged(_ ranges: [Range<Int>]) -> [Range<Int>] {
+    var out: [Range<Int>] = []
+    for r in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) where !r.isEmpty {
+        if let last = out.last, last.upperBound == r.lowerBound {
+            out[out.count - 1] = last.lowerBound ..< r.upperBound
+        } else {
+            out.append(r)
+        }
+    }
+    return out
+}
