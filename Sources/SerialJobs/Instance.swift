@@ -75,7 +75,7 @@ public final class Instance {
     }
 
     // protected by itself
-    let state: Mutex<State>
+    let state: Locked<State>
 
     /// Whether new items are accepted (``start()`` / ``stop()``). Relaxed:
     /// a submission racing with `stop` may go either way, and `stop` waits
@@ -105,7 +105,7 @@ public final class Instance {
         let poolCPUs = pool.cpus
         let requested = CPUSets(parallel: parallelCPUs ?? poolCPUs, serial: serialCPUs ?? poolCPUs)
         let effective = try Instance.validate(requested, poolCPUs: poolCPUs)
-        state = Mutex(State(requested: requested, effective: effective))
+        state = Locked(State(requested: requested, effective: effective))
         publish(effective)
     }
 
@@ -296,5 +296,5 @@ struct WeakShell {
     weak var shell: Shell?
 }
 
-// `pool` is immutable; `state` is a Mutex; the rest are atomics.
+// `pool` is immutable; `state` is a lock; the rest are atomics.
 extension Instance: @unchecked Sendable {}

@@ -199,7 +199,7 @@ final class ResultQueue<T: Sendable>: Sendable {
     }
 
     // protected by itself
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     func push(_ v: T) {
         let w: CheckedContinuation<T, Never>? = state.withLock { s in

@@ -63,14 +63,17 @@ extension Shell {
     /// The body of one runner.
     func runnerLoop() {
         let here = currentWorkerCPU()
-        let generation = instance.generation.load(ordering: .relaxed)
+        var generation = instance.generation.load(ordering: .relaxed)
         var budget = Shell.runnerBudget
         var slowItems = false
         while budget > 0 {
             if here >= 0 { takeHandOff(forCPU: here) }
-            if instance.generation.load(ordering: .relaxed) != generation, here >= 0,
-               !instance.state.withLock({ $0.effective.parallel.contains(here) }) {
-                break
+            let g = instance.generation.load(ordering: .relaxed)
+            if g != generation {
+                // The sets changed: leave if this CPU left the parallel set
+                // (the restart goes to the new set).
+                generation = g
+                if here >= 0, !instance.state.withLock({ $0.effective.parallel.contains(here) }) { break }
             }
             let width = max(instance.parallelWidth.load(ordering: .relaxed), 1)
             guard let range = ring.claim(max: slowItems ? 1 : 32, share: 2 * width) else {

@@ -40,7 +40,7 @@ public final class Shell {
 
     /// Serializes producers: tickets follow the order in which submitters
     /// take this lock. // protected by itself
-    let producer = Mutex(ProducerState())
+    let producer = Locked(ProducerState())
     /// Runners (pool work items claiming this shell's items) started and
     /// not yet finished. Changed with seq_cst: pairs with the producers'
     /// `submitted` store (see `startRunnersIfNeeded`).
@@ -305,6 +305,6 @@ public final class Shell {
 }
 
 // `instance`, `window`, `index`, `placement`, `ring`, `pool` are immutable;
-// `producer` is a Mutex; `runners`, `handoff*` are atomics; `waiters`
+// `producer` is a lock; `runners`, `handoff*` are atomics; `waiters`
 // synchronizes itself.
 extension Shell: @unchecked Sendable {}

@@ -96,7 +96,7 @@ final class WaitList {
     }
 
     // protected by itself
-    private let lock = Mutex(State())
+    private let lock = Locked(State())
     /// The smallest target of the registered waiters, `UInt64.max` when
     /// none; see the protocol above. Written under `lock`.
     let minTarget = Atomic<UInt64>(.max)
@@ -168,5 +168,5 @@ final class WaitList {
     }
 }
 
-// `lock` is a Mutex; `minTarget` and `helpers` are atomics.
+// `lock` is a pthread lock; `minTarget` and `helpers` are atomics.
 extension WaitList: @unchecked Sendable {}

@@ -76,3 +76,30 @@ final class Completers: @unchecked Sendable {
     init(_ n: Int) { queues = (0..<n).map { DispatchQueue(label: "completer\($0)") } }
     func run(_ i: Int, _ f: @escaping @Sendable () -> Void) { queues[i % queues.count].async(execute: f) }
 }
+
+/// The tests' lock, shadowing `Synchronization.Mutex` in this module:
+/// ThreadSanitizer does not see `Mutex`'s hand-off (it waits inside the
+/// uninstrumented standard library) and would report false races on what it
+/// guards; it intercepts `pthread_mutex_*`.
+final class Mutex<Value>: @unchecked Sendable {  // `value` is guarded by `mutex`
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ initial: Value) {
+        value = initial
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    @discardableResult
+    func withLock<R>(_ body: (inout Value) throws -> R) rethrows -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
