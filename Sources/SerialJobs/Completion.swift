@@ -10,9 +10,9 @@ import Synchronization
 /// serializes the item with ``SerialJobsError/completionDropped(sequence:)``
 /// so the stream never stalls on a lost handle.
 public struct Completion<T: Sendable>: Sendable {
-    let guardBox: CompletionGuard<T>
+    @usableFromInline let guardBox: CompletionGuard<T>
 
-    init(_ g: CompletionGuard<T>) { guardBox = g }
+    @inlinable init(_ g: CompletionGuard<T>) { guardBox = g }
 
     /// The item's sequence number.
     public var sequence: UInt64 { guardBox.item.sequence }
@@ -20,23 +20,25 @@ public struct Completion<T: Sendable>: Sendable {
     public var callbackCPU: Int { guardBox.item.lane }
 
     /// Hands the item's result to the serial stage. Call exactly once.
+    @inlinable
     public func doSerial(_ result: Result<T, any Error>) {
         guardBox.item.complete(result)
     }
 
     /// Hands a value to the serial stage. Call exactly once.
-    public func doSerial(returning value: T) { doSerial(.success(value)) }
+    @inlinable public func doSerial(returning value: T) { doSerial(.success(value)) }
 
     /// Hands an error to the serial stage. Call exactly once.
-    public func doSerial(throwing error: any Error) { doSerial(.failure(error)) }
+    @inlinable public func doSerial(throwing error: any Error) { doSerial(.failure(error)) }
 }
 
 /// Shared by every copy of a ``Completion``: detects a handle dropped
 /// without completion.
+@usableFromInline
 final class CompletionGuard<T: Sendable>: Sendable {
-    let item: TypedItem<T>
+    @usableFromInline let item: TypedItem<T>
 
-    init(_ item: TypedItem<T>) { self.item = item }
+    @inlinable init(_ item: TypedItem<T>) { self.item = item }
 
     deinit {
         // Relaxed: a racing completion is impossible once the last handle is

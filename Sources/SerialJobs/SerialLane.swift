@@ -32,7 +32,7 @@ import Glibc
 
 extension Shell {
     /// Called by ``TypedItem/complete(_:)``.
-    @inline(__always) func itemCompleted(_ item: WindowItem) {
+    @usableFromInline func itemCompleted(_ item: WindowItem) {
         if ring.markReady(item.ticket) { drain(from: item.ticket, force: false) }
     }
 

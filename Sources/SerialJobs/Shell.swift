@@ -82,75 +82,77 @@ public final class Shell {
     /// A pool worker that must wait (a parallel or serial function
     /// submitting to a full shell) runs this shell's pending work meanwhile
     /// instead of sleeping, so nested submission cannot starve the pool.
-    @discardableResult
+    @inlinable @discardableResult
     public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> Submission {
-        let item = TypedItem(body: .sync(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        let item = TypedItem(sync: parallel, deferred: nil, serial: serial, lane: try lane(callbackCPU), shell: self)
         return try enqueue(item, blocking: true).unsafelyUnwrapped
     }
 
     /// Submits one item whose parallel function finishes through a
     /// ``Completion`` (`padata_do_serial`), possibly later and from any
     /// thread; blocks while ``window`` items are in flight.
-    @discardableResult
+    @inlinable @discardableResult
     public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> Submission {
-        let item = TypedItem(body: .deferred(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        let item = TypedItem(sync: nil, deferred: parallel, serial: serial, lane: try lane(callbackCPU), shell: self)
         return try enqueue(item, blocking: true).unsafelyUnwrapped
     }
 
     /// Submits one item unless the window is full.
+    @inlinable
     public func trySubmit<T: Sendable>(
         callbackCPU: Int? = nil,
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> TrySubmitResult {
-        let item = TypedItem(body: .sync(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        let item = TypedItem(sync: parallel, deferred: nil, serial: serial, lane: try lane(callbackCPU), shell: self)
         return try enqueue(item, blocking: false).map(TrySubmitResult.submitted) ?? .busy
     }
 
     /// Submits one item finished through a ``Completion`` unless the window
     /// is full.
+    @inlinable
     public func trySubmit<T: Sendable>(
         callbackCPU: Int? = nil,
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> TrySubmitResult {
-        let item = TypedItem(body: .deferred(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        let item = TypedItem(sync: nil, deferred: parallel, serial: serial, lane: try lane(callbackCPU), shell: self)
         return try enqueue(item, blocking: false).map(TrySubmitResult.submitted) ?? .busy
     }
 
     /// Submits one item, suspending (not blocking) while the window is full.
-    @discardableResult
+    @inlinable @discardableResult
     public func submitAsync<T: Sendable>(
         callbackCPU: Int? = nil,
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) async throws(SerialJobsError) -> Submission {
-        let item = TypedItem(body: .sync(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        let item = TypedItem(sync: parallel, deferred: nil, serial: serial, lane: try lane(callbackCPU), shell: self)
         return try await enqueueAsync(item)
     }
 
     /// Submits one item finished through a ``Completion``, suspending while
     /// the window is full.
-    @discardableResult
+    @inlinable @discardableResult
     public func submitAsync<T: Sendable>(
         callbackCPU: Int? = nil,
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) async throws(SerialJobsError) -> Submission {
-        let item = TypedItem(body: .deferred(parallel), serial: serial, lane: try lane(callbackCPU), shell: self)
+        let item = TypedItem(sync: nil, deferred: parallel, serial: serial, lane: try lane(callbackCPU), shell: self)
         return try await enqueueAsync(item)
     }
 
     /// The serial lane for a hint.
-    @inline(__always) func lane(_ hint: Int?) throws(SerialJobsError) -> Int {
+    @usableFromInline func lane(_ hint: Int?) throws(SerialJobsError) -> Int {
         let h = hint ?? index
         guard h >= 0 else { throw .invalidCallbackCPU(h) }
         return instance.lane(forHint: h)
@@ -178,7 +180,7 @@ public final class Shell {
     }
 
     /// Publishes `item`; returns nil when not blocking and the window is full.
-    func enqueue(_ item: WindowItem, blocking: Bool) throws(SerialJobsError) -> Submission? {
+    @usableFromInline func enqueue(_ item: WindowItem, blocking: Bool) throws(SerialJobsError) -> Submission? {
         while true {
             switch tryPublish(item) {
             case .ok(let t):
@@ -195,7 +197,7 @@ public final class Shell {
         }
     }
 
-    func enqueueAsync(_ item: WindowItem) async throws(SerialJobsError) -> Submission {
+    @usableFromInline func enqueueAsync(_ item: WindowItem) async throws(SerialJobsError) -> Submission {
         while true {
             switch tryPublish(item) {
             case .ok(let t):

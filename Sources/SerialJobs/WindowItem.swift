@@ -1,111 +1,173 @@
 import Synchronization
 
-/// One submitted item as the reorder window holds it: type-erased so one ring
-/// holds items of any result type.
+/// Inline room for one item's `Result`, so that a result of up to 48 bytes
+/// needs no allocation and, more importantly, no generic field in the item:
+/// destroying a generic field costs a runtime metadata lookup per item.
+@usableFromInline
+struct ResultStorage {
+    @usableFromInline var words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0)
+    @inlinable init() {}
+}
+
+/// Holds a result too large for ``ResultStorage``.
+@usableFromInline
+final class ResultBox<T> {
+    @usableFromInline var value: T
+    @inlinable init(_ value: T) { self.value = value }
+}
+
+/// One submitted item as the reorder window holds it.
 ///
 /// Life of an item (see the protocol in `ReorderWindow.swift`):
 /// 1. the producer fills `ticket`, `sequence` under the shell's producer lock
 ///    and publishes the item in its slot;
 /// 2. a parallel runner calls ``runParallel()`` exactly once;
 /// 3. the item is completed exactly once (synchronously by the runner, or
-///    later through a ``Completion``): `result` is written, then the slot's
-///    ready tag is stored;
+///    later through a ``Completion``): the result is stored, then the slot's
+///    ready tag;
 /// 4. the drain-token holder calls ``runSerial()`` exactly once, in ticket
 ///    order, and drops the item.
+///
+/// Speed: the runner and the drainer call the item through two function
+/// values set by ``TypedItem``'s `@inlinable` initializer, so they run code
+/// specialized for the result type in the submitting module, not generic
+/// code that looks type metadata up at run time for every item.
+@usableFromInline
 class WindowItem {
     /// Position in the shell's stream, counted from 0; never wraps.
     /// Written by the producer before publication, read-only afterwards.
-    var ticket: UInt64 = 0
+    @usableFromInline var ticket: UInt64 = 0
     /// The caller-visible sequence number: `startSequence &+ ticket`.
-    var sequence: UInt64 = 0
+    @usableFromInline var sequence: UInt64 = 0
     /// The serial lane (callback CPU) chosen at submission.
-    let lane: Int
-    let shell: Shell
+    @usableFromInline let lane: Int
+    @usableFromInline let shell: Shell
     /// Set by the first completion; a second one traps. Exchanged with
     /// acquiring-and-releasing so that the winner's later writes are ordered
     /// after any other completer's view.
-    let completedFlag = Atomic<Bool>(false)
+    @usableFromInline let completedFlag = Atomic<Bool>(false)
+    /// Runs the parallel function; true when the item completed
+    /// synchronously (its result is stored; the runner marks it ready).
+    @usableFromInline let parallelEntry: (WindowItem) -> Bool
+    /// Runs the serial function with the stored result.
+    @usableFromInline let serialEntry: (WindowItem) -> Void
+    /// The result, written by the completer before the ready tag
+    /// (sequentially consistent store) and moved out by the drainer after
+    /// it loaded that tag (acquiring).
+    @usableFromInline var storage = ResultStorage()
+    @usableFromInline var box: AnyObject?
 
-    init(lane: Int, shell: Shell) {
+    @inlinable
+    init(lane: Int, shell: Shell, parallelEntry: @escaping (WindowItem) -> Bool, serialEntry: @escaping (WindowItem) -> Void) {
         self.lane = lane
         self.shell = shell
+        self.parallelEntry = parallelEntry
+        self.serialEntry = serialEntry
     }
 
     /// Runs the parallel function (on a pool worker of the parallel set).
     /// Returns true when the item completed synchronously and its result is
     /// stored: the caller (a runner) then marks it ready itself, so a batch
-    /// of items is marked with one token check (ReorderWindow.markReady(_:)
-    /// for ranges). Returns false for deferred items, which mark themselves
-    /// ready when their ``Completion`` is called.
-    func runParallel() -> Bool { fatalError("WindowItem.runParallel is abstract") }
+    /// of items is marked with one token check. Returns false for deferred
+    /// items, which mark themselves ready when their ``Completion`` is
+    /// called.
+    @inline(__always) func runParallel() -> Bool { parallelEntry(self) }
+
     /// Runs the serial function with the stored result; only the drain-token
     /// holder calls it.
-    func runSerial() { fatalError("WindowItem.runSerial is abstract") }
+    @inline(__always) func runSerial() { serialEntry(self) }
 
     /// Whether the parallel stage has finished (for reports).
     var isCompleted: Bool { completedFlag.load(ordering: .relaxed) }
 }
 
-/// A ``WindowItem`` for one result type.
+/// A ``WindowItem`` for one result type. Its stored properties are function
+/// values only, whose layout does not depend on `T`.
+@usableFromInline
 final class TypedItem<T: Sendable>: WindowItem {
-    enum Body {
-        /// The parallel function returns (or throws) its result.
-        case sync(@Sendable () throws -> T)
-        /// The parallel function hands its result to a ``Completion``,
-        /// possibly later and from any thread.
-        case deferred(@Sendable (Completion<T>) -> Void)
-    }
+    /// The parallel function, when it returns (or throws) its result.
+    @usableFromInline let syncBody: (@Sendable () throws -> T)?
+    /// The parallel function, when it hands its result to a ``Completion``,
+    /// possibly later and from any thread.
+    @usableFromInline let deferredBody: (@Sendable (Completion<T>) -> Void)?
+    @usableFromInline let serial: @Sendable (Result<T, any Error>) -> Void
 
-    let body: Body
-    let serial: @Sendable (Result<T, any Error>) -> Void
-    /// Written once by the completer before it stores the slot's ready tag
-    /// (sequentially consistent store); read by the drainer after it loaded
-    /// that tag (acquiring). Cleared by the drainer.
-    var result: Result<T, any Error>?
-
-    init(body: Body, serial: @escaping @Sendable (Result<T, any Error>) -> Void, lane: Int, shell: Shell) {
-        self.body = body
+    @inlinable
+    init(
+        sync: (@Sendable () throws -> T)?,
+        deferred: (@Sendable (Completion<T>) -> Void)?,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void,
+        lane: Int,
+        shell: Shell
+    ) {
+        syncBody = sync
+        deferredBody = deferred
         self.serial = serial
-        super.init(lane: lane, shell: shell)
+        super.init(
+            lane: lane, shell: shell,
+            parallelEntry: { TypedItem<T>.runParallel(unsafeDowncast($0, to: TypedItem<T>.self)) },
+            serialEntry: { TypedItem<T>.runSerial(unsafeDowncast($0, to: TypedItem<T>.self)) }
+        )
     }
 
-    override func runParallel() -> Bool {
-        switch body {
-        case .sync(let f):
-            // Nobody else can complete a synchronous item: no exchange
-            // needed. The flag only feeds reports (relaxed).
-            result = Result { try f() }
-            completedFlag.store(true, ordering: .relaxed)
-            return true
-        case .deferred(let f):
-            f(Completion(CompletionGuard(self)))
-            return false
+    @usableFromInline typealias R = Result<T, any Error>
+
+    @inlinable static var fitsInline: Bool {
+        MemoryLayout<R>.size <= MemoryLayout<ResultStorage>.size && MemoryLayout<R>.alignment <= 8
+    }
+
+    /// Stores the result (once).
+    @inlinable func store(_ r: R) {
+        if TypedItem.fitsInline {
+            withUnsafeMutableBytes(of: &storage) { _ = $0.baseAddress!.initializeMemory(as: R.self, to: r) }
+        } else {
+            box = ResultBox(r)
         }
     }
 
+    /// Moves the result out (once).
+    @inlinable func take() -> R {
+        if TypedItem.fitsInline {
+            return withUnsafeMutableBytes(of: &storage) { $0.baseAddress!.assumingMemoryBound(to: R.self).move() }
+        }
+        let r = unsafeDowncast(box.unsafelyUnwrapped, to: ResultBox<R>.self).value
+        box = nil
+        return r
+    }
+
+    @inlinable static func runParallel(_ item: TypedItem<T>) -> Bool {
+        if let f = item.syncBody {
+            // Nobody else can complete a synchronous item: no exchange
+            // needed. The flag only feeds reports (relaxed).
+            item.store(Result { try f() })
+            item.completedFlag.store(true, ordering: .relaxed)
+            return true
+        }
+        item.deferredBody.unsafelyUnwrapped(Completion(CompletionGuard(item)))
+        return false
+    }
+
+    @inlinable static func runSerial(_ item: TypedItem<T>) {
+        item.serial(item.take())
+    }
+
     /// Stores the result and marks the item ready; traps when called twice.
-    func complete(_ r: Result<T, any Error>) {
+    @inlinable func complete(_ r: R) {
         let already = completedFlag.exchange(true, ordering: .acquiringAndReleasing)
         precondition(
             !already,
             "SerialJobs: doSerial called twice for item \(sequence) of a shell (each item must be completed exactly once)"
         )
-        result = r
+        store(r)
         shell.itemCompleted(self)
-    }
-
-    override func runSerial() {
-        let r = result.unsafelyUnwrapped
-        result = nil
-        serial(r)
     }
 }
 
 // `ticket`/`sequence` are written before publication (under the producer
 // lock, published by the window's `submitted` store) and read-only after;
-// `result` is handed over by the slot's ready tag (see TypedItem.result);
-// `completedFlag` is atomic; the rest is immutable.
+// the result storage is handed over by the slot's ready tag (see
+// `storage`); `completedFlag` is atomic; the rest is immutable.
 extension WindowItem: @unchecked Sendable {}
 
-// Same hand-over rules as WindowItem; `body` and `serial` are immutable.
+// Same hand-over rules as WindowItem; the closures are immutable.
 extension TypedItem: @unchecked Sendable {}

@@ -201,3 +201,46 @@ struct OrderingTests {
         #expect(seen.withLock { $0 } == expected)
     }
 }
+
+@Suite("SerialJobs result storage")
+struct ResultStorageTests {
+    /// 72 bytes: too large for the inline result storage (48 bytes).
+    struct Big: Sendable {
+        var a: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
+        let tag: Int
+    }
+    final class Ref: Sendable { let v: Int; init(_ v: Int) { self.v = v } }
+
+    @Test("results of every size (inline, boxed, references, errors) reach the serial stage intact and are released")
+    func everySize() throws {
+        let instance = try Instance()
+        let shell = try instance.makeShell(window: 16)
+        let bigs = Mutex<[Int]>([])
+        let strings = Mutex<[String]>([])
+        let lastRef = Mutex<Ref?>(nil)
+        weak var weakRef: Ref?
+        for i in 0..<300 {
+            try shell.submit(parallel: { Big(a: (i, i, i, i, i, i, i, i), tag: i) }, serial: { r in
+                let b = try! r.get()
+                if b.a.7 == i { bigs.withLock { $0.append(b.tag) } }
+            })
+            try shell.submit(parallel: { String(repeating: "x", count: i % 40) + "\(i)" }, serial: { r in
+                strings.withLock { $0.append(try! r.get()) }
+            })
+            try shell.submit(completing: { (c: Completion<Big>) in c.doSerial(returning: Big(tag: -i)) }, serial: { r in
+                if (try? r.get())?.tag == -i { bigs.withLock { $0.append(-i) } }
+            })
+        }
+        try shell.submit(parallel: { () -> Ref in
+            let r = Ref(42)
+            return r
+        }, serial: { r in lastRef.withLock { $0 = try? r.get() } })
+        shell.stop()
+        weakRef = lastRef.withLock { $0 }
+        #expect(weakRef?.v == 42)
+        lastRef.withLock { $0 = nil }
+        #expect(bigs.withLock { $0 } == (0..<300).flatMap { [$0, -$0] })
+        #expect(strings.withLock { $0 } == (0..<300).map { String(repeating: "x", count: $0 % 40) + "\($0)" })
+        #expect(weakRef == nil)  // the result was moved out, not kept by the item
+    }
+}
