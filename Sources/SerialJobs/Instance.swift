@@ -9,6 +9,7 @@ public struct CPUSets: Sendable, Hashable, CustomStringConvertible {
     /// CPUs that serve as serial lanes (callback CPUs).
     public var serial: CPUSet
 
+    /// Both sets.
     public init(parallel: CPUSet, serial: CPUSet) {
         self.parallel = parallel
         self.serial = serial

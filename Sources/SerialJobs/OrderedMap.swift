@@ -125,6 +125,7 @@ where Base.Element: Sendable {
     let base: Base
     let transform: @Sendable (Base.Element) throws -> R
 
+    /// Starts consuming the input.
     public func makeAsyncIterator() -> Iterator {
         Iterator(shell: shell, base: base.makeAsyncIterator(), transform: transform)
     }
@@ -139,6 +140,7 @@ where Base.Element: Sendable {
         var pending = 0
         var exhausted = false
 
+        /// The next result in input order, or nil after the last one.
         public mutating func next() async throws -> Result<R, any Error>? {
             while !exhausted && pending < shell.window {
                 guard let e = try await base.next() else {
@@ -171,12 +173,15 @@ where Base.Element: Sendable {
     public typealias Element = R
     let inner: OrderedMapResults<Base, R>
 
+    /// Starts consuming the input.
     public func makeAsyncIterator() -> Iterator { Iterator(inner: inner.makeAsyncIterator()) }
 
+    /// Yields results in input order; throws the first error, then ends.
     public struct Iterator: AsyncIteratorProtocol {
         var inner: OrderedMapResults<Base, R>.Iterator
         var failed = false
 
+        /// The next result in input order; nil at the end or after an error.
         public mutating func next() async throws -> R? {
             guard !failed, let r = try await inner.next() else { return nil }
             switch r {

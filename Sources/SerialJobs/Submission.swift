@@ -8,6 +8,7 @@ public struct Submission: Sendable, Hashable {
     /// `serialSet.nth(hint % serialSet.count)`, as the kernel chooses.
     public let callbackCPU: Int
 
+    /// A submission record (for tests and adapters).
     public init(sequence: UInt64, callbackCPU: Int) {
         self.sequence = sequence
         self.callbackCPU = callbackCPU
