@@ -33,7 +33,7 @@ extension HashRunner {
     func runCheck() -> Int32 {
         let shell: Shell
         do {
-            shell = try instance.makeShell(window: window)
+            shell = try instance.makeShell(window: window, placement: .anyWorker)
         } catch {
             console.error("cannot start: \(error)")
             return 1

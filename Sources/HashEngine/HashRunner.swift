@@ -78,7 +78,7 @@ public final class HashRunner: Sendable {
     private func runHash() -> Int32 {
         let shell: Shell
         do {
-            shell = try instance.makeShell(window: window)
+            shell = try instance.makeShell(window: window, placement: .anyWorker)
         } catch {
             console.error("cannot start: \(error)")
             return 1
