@@ -13,7 +13,7 @@
 # wall time gives MB/s = file bytes / seconds / 1e6. The per-core SHA-256 limit
 # is `openssl speed -evp sha256 -bytes 1048576 -seconds 1`, median of 3.
 # Environment: MTRUN=path (default: release build of this package),
-# JOBS=2 (xargs -P, hashdeep -j; mtrun uses every CPU).
+# JOBS=2 (xargs -P, hashdeep -j; mtrun uses every CPU), SUBSETS="big medium small".
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-FULL}
@@ -77,7 +77,7 @@ cmd() { # label-index subset-dir files-per-batch
 }
 
 declare -A MBS
-for s in big medium small; do
+for s in ${SUBSETS:-big medium small}; do
   d="$CORPUS/$s"
   nfiles=$(find "$d" -type f | wc -l)
   per=$(( (nfiles + 7) / 8 ))
