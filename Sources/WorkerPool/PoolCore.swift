@@ -23,8 +23,8 @@ final class PoolCore {
 
     /// One slot per PU of the topology, in `topology.pus` order. Immutable.
     let slots: [WorkerSlot]
-    /// Slot id of each PU (OS index). Immutable.
-    let slotOfCPU: [Int: Int]
+    /// Slot id of each PU, indexed by OS index (-1: no such PU). Immutable.
+    let slotByCPU: [Int]
 
     struct Config {
         /// Slot ids of the active slots, in placement order.
@@ -98,16 +98,16 @@ final class PoolCore {
         self.bind = bind
         self.spinNanoseconds = spinNanoseconds
         var slots: [WorkerSlot] = []
-        var slotOfCPU: [Int: Int] = [:]
-        for pu in topology.pus where slotOfCPU[pu.osIndex] == nil {
-            slotOfCPU[pu.osIndex] = slots.count
+        var slotByCPU = [Int](repeating: -1, count: (topology.pus.map(\.osIndex).max() ?? -1) + 1)
+        for pu in topology.pus where pu.osIndex >= 0 && slotByCPU[pu.osIndex] < 0 {
+            slotByCPU[pu.osIndex] = slots.count
             slots.append(WorkerSlot(id: slots.count, cpu: pu.osIndex, node: pu.numaNodes.first))
         }
         self.slots = slots
-        self.slotOfCPU = slotOfCPU
+        self.slotByCPU = slotByCPU
         positions = .allocate(capacity: max(slots.count, 1))
         for i in 0..<max(slots.count, 1) { (positions + i).initialize(to: Atomic<Int>(-1)) }
-        let order = placement.compactMap { slotOfCPU[$0] }
+        let order = placement.compactMap { $0 >= 0 && $0 < slotByCPU.count && slotByCPU[$0] >= 0 ? slotByCPU[$0] : nil }
         config = Locked(Config(order: []))
         config.withLock { c in install(order, &c) }
     }
@@ -168,7 +168,7 @@ final class PoolCore {
 
     /// Moves the pool onto `placement` (OS indexes, in placement order).
     func reconfigure(placement: [Int]) throws(WorkerPoolError) {
-        let order = placement.compactMap { slotOfCPU[$0] }
+        let order = placement.compactMap { $0 >= 0 && $0 < slotByCPU.count && slotByCPU[$0] >= 0 ? slotByCPU[$0] : nil }
         let (moved, retired) = try config.withLock { c throws(WorkerPoolError) -> ([WorkItem], [WorkerSlot]) in
             guard !closing.load(ordering: .relaxed) else { throw .shutDown }
             let r = install(order, &c)
@@ -224,38 +224,73 @@ final class PoolCore {
         }
     }
 
-    /// Runs `work` on the best worker among the active slots `accept`s:
-    /// an idle spinning one, else a sleeping one, else one not started,
-    /// else the one with the fewest queued items.
+    /// How good a place `s` is for one more item (lower is better): an idle
+    /// spinning worker, else a sleeping one, else one not started, else the
+    /// one with the fewest queued items. Relaxed hints: a stale value only
+    /// makes a worse choice.
+    @inline(__always)
+    private func score(_ s: WorkerSlot) -> Int {
+        let pending = s.pending.load(ordering: .relaxed)
+        if s.spinning.load(ordering: .relaxed) && pending == 0 { return 0 }
+        if s.sleepWord.pointee.load(ordering: .relaxed) == 1 { return 1 }
+        if !s.hasThread.load(ordering: .relaxed) { return 2 }
+        return 3 + pending
+    }
+
+    /// Runs `work` on the best worker (see `score`) among the active slots
+    /// `accept`s.
     func submit(
         choosing accept: (WorkerSlot) -> Bool, orElse error: WorkerPoolError, _ work: @escaping WorkItem
     ) throws(WorkerPoolError) {
+        // Fast path: choose from the lock-free placement; a slot retired
+        // meanwhile refuses the push and we decide again under the lock.
+        var best: WorkerSlot?
+        var bestScore = Int.max
+        let n = activeCount.load(ordering: .acquiring)
+        for p in 0..<n {
+            let id = (positions + p).pointee.load(ordering: .acquiring)
+            guard id >= 0 else { continue }
+            let s = slots[id]
+            guard accept(s) else { continue }
+            let sc = score(s)
+            if sc < bestScore {
+                best = s
+                bestScore = sc
+                if sc == 0 { break }
+            }
+        }
+        if let best, try push(best, work) { return }
         try config.withLock { c throws(WorkerPoolError) in
             guard !closing.load(ordering: .relaxed) else { throw .shutDown }
             var best: WorkerSlot?
             var bestScore = Int.max
-            for id in c.order {
-                let s = slots[id]
-                guard accept(s) else { continue }
-                let pending = s.pending.load(ordering: .relaxed)
-                let score: Int
-                if s.spinning.load(ordering: .relaxed) && pending == 0 {
-                    score = 0
-                } else if s.sleepWord.pointee.load(ordering: .relaxed) == 1 {
-                    score = 1
-                } else if !s.hasThread.load(ordering: .relaxed) {
-                    score = 2
-                } else {
-                    score = 3 + pending
-                }
-                if score < bestScore {
-                    best = s
-                    bestScore = score
-                    if score == 0 { break }
+            for id in c.order where accept(slots[id]) {
+                let sc = score(slots[id])
+                if sc < bestScore {
+                    best = slots[id]
+                    bestScore = sc
                 }
             }
             guard let best else { throw error }
+            // Active for as long as we hold `config`.
             _ = try push(best, work)
+        }
+    }
+
+    /// Runs `work` on the worker placed on `cpu` (OS index).
+    func submit(toCPU cpu: Int, orElse error: WorkerPoolError, _ work: @escaping WorkItem) throws(WorkerPoolError) {
+        let id = cpu >= 0 && cpu < slotByCPU.count ? slotByCPU[cpu] : -1
+        guard id >= 0 else {
+            if closing.load(ordering: .relaxed) { throw .shutDown }
+            throw error
+        }
+        let s = slots[id]
+        if try push(s, work) { return }
+        try config.withLock { _ throws(WorkerPoolError) in
+            guard !closing.load(ordering: .relaxed) else { throw .shutDown }
+            // `active` only changes under `config`'s lock: stable here.
+            guard s.active.load(ordering: .relaxed) else { throw error }
+            _ = try push(s, work)
         }
     }
 

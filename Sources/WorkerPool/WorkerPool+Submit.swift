@@ -32,6 +32,11 @@ extension WorkerPool {
     /// - Throws: ``WorkerPoolError/noWorkerInSet(_:)`` (also for an empty
     ///   set); ``WorkerPoolError/shutDown``.
     public func submit(to cpus: CPUSet, _ work: @escaping WorkItem) throws(WorkerPoolError) {
+        // One CPU (a serial lane, a pinned item): straight to its slot.
+        if let only = cpus.first, only == cpus.last {
+            try core.submit(toCPU: only, orElse: .noWorkerInSet(cpus), work)
+            return
+        }
         try core.submit(choosing: { cpus.contains($0.cpu) }, orElse: .noWorkerInSet(cpus), work)
     }
 

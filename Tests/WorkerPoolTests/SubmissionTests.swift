@@ -133,6 +133,30 @@ struct SubmissionTests {
         pool.shutdown()
     }
 
+    @Test("CPU-set submission only picks the pool's own CPUs (XML topology)")
+    func toCPUSetOnXML() throws {
+        let xml = try fixtureTopology("intel-xeon6230-cascadelake-2s-snc2.xml")
+        let order = xml.placementOrder()
+        let pool = WorkerPool(name: "tsetx", topology: xml, cpus: CPUSet(order.prefix(4)))
+        let outside = order[10]
+        #expect(throws: WorkerPoolError.noWorkerInSet([outside])) { try pool.submit(to: [outside]) {} }
+        // A set with one CPU of the pool and some that are not.
+        let mixed = CPUSet([outside, order[11], order[2]])
+        for _ in 0..<20 {
+            let got = Cell()
+            try pool.submit(to: mixed) { got.set(WorkerPool.current?.cpu ?? -9) }
+            #expect(got.wait() == order[2])
+        }
+        // After a move, the old CPU is refused and the new one accepted.
+        try pool.reconfigure(cpus: [outside])
+        #expect(throws: WorkerPoolError.noWorkerInSet([order[0]])) { try pool.submit(to: [order[0]]) {} }
+        let got = Cell()
+        try pool.submit(to: [outside]) { got.set(WorkerPool.current?.cpu ?? -9) }
+        #expect(got.wait() == outside)
+        pool.shutdown()
+        #expect(throws: WorkerPoolError.shutDown) { try pool.submit(to: [outside]) {} }
+    }
+
     @Test("the NUMA node of this system's workers is the node of their PU")
     func toNodeHere() throws {
         let pool = WorkerPool(name: "tnod2")
