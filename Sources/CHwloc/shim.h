@@ -40,6 +40,12 @@ static inline void mtj_cpu_relax(void) {
 #endif
 }
 
+/* The CPU the calling thread runs on (glibc reads it from rseq or the
+ * vDSO: no system call), or -1. Declared here because <sched.h> shows it
+ * only under _GNU_SOURCE. */
+int sched_getcpu(void);
+static inline int mtj_current_cpu(void) { return sched_getcpu(); }
+
 /* Sleeps while the 32-bit word at `addr` still holds `expected` (FUTEX_WAIT,
  * process-private). Returns 0, or -1 with errno (EAGAIN: the word had
  * changed; EINTR: a signal). Callers re-check the word in a loop. */

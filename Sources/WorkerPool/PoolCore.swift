@@ -1,3 +1,4 @@
+import CHwloc
 import Synchronization
 import Topology
 #if canImport(Glibc)
@@ -228,13 +229,16 @@ final class PoolCore {
     /// spinning worker, else a sleeping one, else one not started, else the
     /// one with the fewest queued items. Relaxed hints: a stale value only
     /// makes a worse choice.
+    /// Between equals, a worker on another PU than the caller's (`here`)
+    /// wins: the caller keeps running on its own.
     @inline(__always)
-    private func score(_ s: WorkerSlot) -> Int {
+    private func score(_ s: WorkerSlot, here: Int) -> Int {
         let pending = s.pending.load(ordering: .relaxed)
-        if s.spinning.load(ordering: .relaxed) && pending == 0 { return 0 }
-        if s.sleepWord.pointee.load(ordering: .relaxed) == 1 { return 1 }
-        if !s.hasThread.load(ordering: .relaxed) { return 2 }
-        return 3 + pending
+        let mine = s.cpu == here ? 1 : 0
+        if s.spinning.load(ordering: .relaxed) && pending == 0 { return mine }
+        if s.sleepWord.pointee.load(ordering: .relaxed) == 1 { return 2 + mine }
+        if !s.hasThread.load(ordering: .relaxed) { return 4 + mine }
+        return 6 + 2 * pending + mine
     }
 
     /// Runs `work` on the best worker (see `score`) among the active slots
@@ -246,13 +250,14 @@ final class PoolCore {
         // meanwhile refuses the push and we decide again under the lock.
         var best: WorkerSlot?
         var bestScore = Int.max
+        let here = Int(mtj_current_cpu())
         let n = activeCount.load(ordering: .acquiring)
         for p in 0..<n {
             let id = (positions + p).pointee.load(ordering: .acquiring)
             guard id >= 0 else { continue }
             let s = slots[id]
             guard accept(s) else { continue }
-            let sc = score(s)
+            let sc = score(s, here: here)
             if sc < bestScore {
                 best = s
                 bestScore = sc
@@ -265,7 +270,7 @@ final class PoolCore {
             var best: WorkerSlot?
             var bestScore = Int.max
             for id in c.order where accept(slots[id]) {
-                let sc = score(slots[id])
+                let sc = score(slots[id], here: here)
                 if sc < bestScore {
                     best = slots[id]
                     bestScore = sc
@@ -325,11 +330,18 @@ final class PoolCore {
     func notifyShared() -> Bool {
         // Both pair with the stores of a worker going to sleep (rule 2).
         if spinners.load(ordering: .sequentiallyConsistent) > 0 { return true }
+        // Prefer a worker on another PU than the caller's: the caller keeps
+        // running, and a worker woken (or started) on its PU would wait for
+        // it to be preempted. Its own PU comes last.
+        let here = Int(mtj_current_cpu())
         if sleepers.load(ordering: .sequentiallyConsistent) > 0 {
             let n = activeCount.load(ordering: .acquiring)
-            for p in 0..<n {
-                let id = (positions + p).pointee.load(ordering: .acquiring)
-                if id >= 0, slots[id].wake() { return true }
+            for pass in 0..<2 {
+                for p in 0..<n {
+                    let id = (positions + p).pointee.load(ordering: .acquiring)
+                    guard id >= 0, (slots[id].cpu != here) == (pass == 0) else { continue }
+                    if slots[id].wake() { return true }
+                }
             }
             // A placement read mid-reconfiguration may miss a slot: scan
             // them all. Waking a retired worker is harmless: it exits and
@@ -338,15 +350,18 @@ final class PoolCore {
         }
         if startedActive.load(ordering: .relaxed) < activeCount.load(ordering: .relaxed) {
             let n = activeCount.load(ordering: .acquiring)
-            for p in 0..<n {
-                let id = (positions + p).pointee.load(ordering: .acquiring)
-                guard id >= 0, !slots[id].hasThread.load(ordering: .relaxed) else { continue }
-                let s = slots[id]
-                let started = s.queue.withLock { q in
-                    guard !q.closed, q.thread == nil, s.active.load(ordering: .relaxed) else { return false }
-                    return (try? startThread(s, &q)) != nil
+            for pass in 0..<2 {
+                for p in 0..<n {
+                    let id = (positions + p).pointee.load(ordering: .acquiring)
+                    guard id >= 0, (slots[id].cpu != here) == (pass == 0),
+                          !slots[id].hasThread.load(ordering: .relaxed) else { continue }
+                    let s = slots[id]
+                    let started = s.queue.withLock { q in
+                        guard !q.closed, q.thread == nil, s.active.load(ordering: .relaxed) else { return false }
+                        return (try? startThread(s, &q)) != nil
+                    }
+                    if started { return true }
                 }
-                if started { return true }
             }
         }
         return false

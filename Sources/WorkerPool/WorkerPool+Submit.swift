@@ -43,6 +43,9 @@ extension WorkerPool {
     /// Moves the pool onto `cpus`: workers on CPUs that leave finish their
     /// current item and exit, their queued work moves to the shared queue
     /// (run by the remaining workers); CPUs that join get workers on demand.
+    /// (A worker takes its whole queue at once: items it took together with
+    /// its current one move when that item ends, unless the pool is shutting
+    /// down, when it runs them itself.)
     /// Nothing queued is lost or run twice. Positions in ``placement``
     /// follow the new set's placement order.
     /// - Throws: ``WorkerPoolError/emptyCPUSet``,

@@ -112,11 +112,16 @@ struct LifecycleTests {
         let pool = WorkerPool(name: "tshr", topology: xml, cpus: CPUSet(order.prefix(4)))
         let gate = Atomic<Bool>(false)
         let runs = RunCounts(1_001)
-        // Worker 3 is stuck on the gate with 1000 items behind it.
+        // Worker 3 is stuck on the gate with 1000 items queued behind it.
+        // (Items a worker has already taken with its current one move only
+        // when that item ends, so the gate goes alone.)
+        let inGate = Cell()
         try pool.submit(toWorker: 3) {
+            inGate.set(1)
             while !gate.load(ordering: .acquiring) { usleep(100) }
             runs.ran(1_000)
         }
+        #expect(inGate.wait() == 1)
         let leaving = pool.placement[3]
         let ranOn = RunCounts(1_000)
         for i in 0..<1_000 {

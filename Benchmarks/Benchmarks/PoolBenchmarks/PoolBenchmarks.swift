@@ -42,21 +42,13 @@ final class Probe: Sendable {
     }
 }
 
+/// A counter work items bump.
+final class Count: Sendable {
+    let value = Atomic<Int>(0)
+}
+
 let oneWay = BenchmarkMetric.custom("submit→run (ns)", polarity: .prefersSmaller, useScalingFactor: false)
 let idleCPU = BenchmarkMetric.custom("CPU used (µs)", polarity: .prefersSmaller, useScalingFactor: false)
-
-let latencyConfig = Benchmark.Configuration(
-    metrics: [.wallClock, oneWay], timeUnits: .nanoseconds, warmupIterations: 100,
-    maxDuration: .seconds(3), maxIterations: 20_000)
-let idleLatencyConfig = Benchmark.Configuration(
-    metrics: [.wallClock, oneWay], timeUnits: .nanoseconds, warmupIterations: 3,
-    maxDuration: .seconds(5), maxIterations: 120)
-let idleCPUConfig = Benchmark.Configuration(
-    metrics: [idleCPU], timeUnits: .microseconds, warmupIterations: 0,
-    maxDuration: .seconds(10), maxIterations: 3)
-let throughputConfig = Benchmark.Configuration(
-    metrics: [.wallClock, .throughput], timeUnits: .milliseconds, warmupIterations: 2,
-    maxDuration: .seconds(5), maxIterations: 30)
 
 /// Submits one empty item with `submit` and measures it.
 func measure(_ benchmark: Benchmark, idleNanos: Int, _ submit: (@escaping @Sendable () -> Void) -> Void) {
@@ -74,6 +66,19 @@ func measure(_ benchmark: Benchmark, idleNanos: Int, _ submit: (@escaping @Senda
 }
 
 let benchmarks: @Sendable () -> Void = {
+    let latencyConfig = Benchmark.Configuration(
+        metrics: [.wallClock, oneWay], timeUnits: .nanoseconds, warmupIterations: 100,
+        maxDuration: .seconds(3), maxIterations: 20_000)
+    let idleLatencyConfig = Benchmark.Configuration(
+        metrics: [.wallClock, oneWay], timeUnits: .nanoseconds, warmupIterations: 3,
+        maxDuration: .seconds(5), maxIterations: 120)
+    let idleCPUConfig = Benchmark.Configuration(
+        metrics: [idleCPU], timeUnits: .microseconds, warmupIterations: 0,
+        maxDuration: .seconds(10), maxIterations: 3)
+    let throughputConfig = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput], timeUnits: .milliseconds, warmupIterations: 2,
+        maxDuration: .seconds(5), maxIterations: 30)
+
     let pool = WorkerPool(name: "bench")
     let workers = pool.workerCount
     // The worker the caller does not run on, when there is one.
@@ -108,27 +113,27 @@ let benchmarks: @Sendable () -> Void = {
 
     let items = 100_000
     Benchmark("WorkerPool.submit(toWorker: \(other)) × \(items) empty items", configuration: throughputConfig) { b in
-        let done = Atomic<Int>(0)
+        let done = Count()
         for _ in b.scaledIterations {
-            done.store(0, ordering: .relaxed)
-            for _ in 0..<items { try! pool.submit(toWorker: other) { done.wrappingAdd(1, ordering: .relaxed) } }
-            while done.load(ordering: .relaxed) < items {}
+            done.value.store(0, ordering: .relaxed)
+            for _ in 0..<items { try! pool.submit(toWorker: other) { done.value.wrappingAdd(1, ordering: .relaxed) } }
+            while done.value.load(ordering: .relaxed) < items {}
         }
     }
     Benchmark("WorkerPool.submit × \(items) empty items", configuration: throughputConfig) { b in
-        let done = Atomic<Int>(0)
+        let done = Count()
         for _ in b.scaledIterations {
-            done.store(0, ordering: .relaxed)
-            for _ in 0..<items { try! pool.submit { done.wrappingAdd(1, ordering: .relaxed) } }
-            while done.load(ordering: .relaxed) < items {}
+            done.value.store(0, ordering: .relaxed)
+            for _ in 0..<items { try! pool.submit { done.value.wrappingAdd(1, ordering: .relaxed) } }
+            while done.value.load(ordering: .relaxed) < items {}
         }
     }
     Benchmark("DispatchQueue(serial).async × \(items) empty items", configuration: throughputConfig) { b in
-        let done = Atomic<Int>(0)
+        let done = Count()
         for _ in b.scaledIterations {
-            done.store(0, ordering: .relaxed)
-            for _ in 0..<items { dispatchSerial.async { done.wrappingAdd(1, ordering: .relaxed) } }
-            while done.load(ordering: .relaxed) < items {}
+            done.value.store(0, ordering: .relaxed)
+            for _ in 0..<items { dispatchSerial.async { done.value.wrappingAdd(1, ordering: .relaxed) } }
+            while done.value.load(ordering: .relaxed) < items {}
         }
     }
 
@@ -158,9 +163,9 @@ let benchmarks: @Sendable () -> Void = {
         idle.shutdown()
     }
     Benchmark("DispatchQueue.global() idle CPU over 1 s (process, after use)", configuration: idleCPUConfig) { b in
-        let done = Atomic<Int>(0)
-        for _ in 0..<workers * 4 { DispatchQueue.global().async { done.wrappingAdd(1, ordering: .relaxed) } }
-        while done.load(ordering: .relaxed) < workers * 4 {}
+        let done = Count()
+        for _ in 0..<workers * 4 { DispatchQueue.global().async { done.value.wrappingAdd(1, ordering: .relaxed) } }
+        while done.value.load(ordering: .relaxed) < workers * 4 {}
         for _ in b.scaledIterations {
             usleep(100_000)
             let before = cpuNanos(CLOCK_PROCESS_CPUTIME_ID) - cpuNanos(CLOCK_THREAD_CPUTIME_ID)
@@ -173,9 +178,9 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("WorkerPool idle CPU over 1 s (process, after the spin phase)", configuration: idleCPUConfig) { b in
         let idle = WorkerPool(name: "bidl2")
-        let done = Atomic<Int>(0)
-        for i in 0..<workers { try! idle.submit(toWorker: i) { done.wrappingAdd(1, ordering: .relaxed) } }
-        while done.load(ordering: .relaxed) < workers {}
+        let done = Count()
+        for i in 0..<workers { try! idle.submit(toWorker: i) { done.value.wrappingAdd(1, ordering: .relaxed) } }
+        while done.value.load(ordering: .relaxed) < workers {}
         for _ in b.scaledIterations {
             usleep(100_000)
             let before = cpuNanos(CLOCK_PROCESS_CPUTIME_ID) - cpuNanos(CLOCK_THREAD_CPUTIME_ID)
