@@ -105,22 +105,22 @@ final class JobRun {
     /// seen may run).
     let stopped = Atomic<Bool>(false)
     // protected by itself: chunk ranges claimed but skipped after a stop.
-    let skipped = Mutex<[Range<Int>]>([])
+    let skipped = Locked<[Range<Int>]>([])
     /// Claim size divisor of the guided schedule: 2 × threads.
     let guidedDivisor: Int
     /// Why claims stopped (a `Stop` raw value). Relaxed: the reason is read
     /// by the caller after the wait, which orders it.
     let stopReason = Atomic<Int>(0)
     // protected by itself
-    let firstError = Mutex<(any Error)?>(nil)
+    let firstError = Locked<(any Error)?>(nil)
     /// Units of finished chunks, counted only when there is a progress
     /// callback (relaxed counter; the progress lock orders the reported
     /// values). The report sums the participants' own counts instead.
     let unitsDone = Atomic<Int>(0)
     // protected by itself: the largest value given to `progress` so far.
-    let progressReported = Mutex<Int>(0)
+    let progressReported = Locked<Int>(0)
     // protected by itself
-    let participants = Mutex<[MTJobReport.Participant]>([])
+    let participants = Locked<[MTJobReport.Participant]>([])
 
     init(plan: ChunkPlan, job: MTJob, extraCancel: MTJobCancelHandle?, spans spanPlan: [NUMASpan]) {
         self.plan = plan
@@ -316,7 +316,7 @@ final class JobRun {
 
 // `plan`, `body`, `progress`, the handles and the span table are immutable;
 // cursors, `done`, `waiter`, `stopped`, `stopReason`, `unitsDone` are atomics;
-// `firstError`, `progressReported`, `participants`, `skipped` are Mutexes; `semaphore`
+// `firstError`, `progressReported`, `participants`, `skipped` are pthread locks (Locked); `semaphore`
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
 

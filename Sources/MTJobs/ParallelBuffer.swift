@@ -177,7 +177,7 @@ public final class ParallelBuffer {
 
 /// The smallest mismatch offset offered by any chunk.
 final class FirstMismatch: Sendable {
-    private let best = Mutex<Int?>(nil)
+    private let best = Locked<Int?>(nil)
     func offer(_ o: Int) { best.withLock { if $0 == nil || o < $0! { $0 = o } } }
     var value: Int? { best.withLock { $0 } }
 }

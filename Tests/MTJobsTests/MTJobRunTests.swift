@@ -217,7 +217,7 @@ struct MTJobRunTests {
 
     @Test("progress reports increasing units done, ending at size, never after return")
     func progress() throws {
-        let seen = Mutex<[Int]>([])
+        let seen = Locked<[Int]>([])
         let job = MTJob(size: 500, minChunk: 1, maxThreads: 2, progress: { n in seen.withLock { $0.append(n) } }) { _ in
             busyWait(micros: 20)
         }

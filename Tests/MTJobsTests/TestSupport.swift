@@ -8,7 +8,7 @@ let stress = ProcessInfo.processInfo.environment["MTJ_STRESS"] == "1"
 
 /// Records every range a thread function receives.
 final class RangeLog: Sendable {
-    let ranges = Mutex<[Range<Int>]>([])
+    let ranges = Locked<[Range<Int>]>([])
     func add(_ r: Range<Int>) { ranges.withLock { $0.append(r) } }
     var sorted: [Range<Int>] { ranges.withLock { $0 }.sorted { $0.lowerBound < $1.lowerBound } }
     var count: Int { ranges.withLock { $0.count } }
