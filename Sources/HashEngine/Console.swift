@@ -21,6 +21,9 @@ public final class Console: Sendable {
         var pending: [UInt8] = []
         /// Width of the progress line now on the terminal (0: none).
         var progressWidth = 0
+        /// A write to standard output failed (reported once, at the end,
+        /// as coreutils does: `write error`).
+        var writeFailed = false
     }
 
     /// Protected by its mutex.
@@ -62,9 +65,12 @@ public final class Console: Sendable {
         state.withLock { s in
             clearProgress(&s)
             flushOut(&s)
-            bytes.withUnsafeBytes { stderr.write($0) }
+            _ = bytes.withUnsafeBytes { stderr.write($0) }
         }
     }
+
+    /// Whether a write to standard output failed.
+    public var stdoutFailed: Bool { state.withLock { $0.writeFailed } }
 
     /// Flushes standard output.
     public func flush() {
@@ -85,7 +91,7 @@ public final class Console: Sendable {
                 bytes.append(contentsOf: [UInt8(ascii: "\r")] + Array(text.utf8))
             }
             s.progressWidth = width
-            bytes.withUnsafeBytes { stderr.write($0) }
+            _ = bytes.withUnsafeBytes { stderr.write($0) }
         }
     }
 
@@ -97,13 +103,13 @@ public final class Console: Sendable {
     private func clearProgress(_ s: inout State) {
         guard s.progressWidth > 0 else { return }
         let bytes = [UInt8(ascii: "\r")] + [UInt8](repeating: 0x20, count: s.progressWidth) + [UInt8(ascii: "\r")]
-        bytes.withUnsafeBytes { stderr.write($0) }
+        _ = bytes.withUnsafeBytes { stderr.write($0) }
         s.progressWidth = 0
     }
 
     private func flushOut(_ s: inout State) {
         guard !s.pending.isEmpty else { return }
-        s.pending.withUnsafeBytes { stdout.write($0) }
+        if !s.pending.withUnsafeBytes({ stdout.write($0) }) { s.writeFailed = true }
         s.pending.removeAll(keepingCapacity: true)
     }
 }

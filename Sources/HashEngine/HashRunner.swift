@@ -70,6 +70,10 @@ public final class HashRunner: Sendable {
     public func run() -> Int32 {
         let status = options.check ? runCheck() : runHash()
         console.flush()
+        if console.stdoutFailed {
+            console.error("write error")
+            return 1
+        }
         return status
     }
 

@@ -7,14 +7,14 @@ import Synchronization
 
 /// Where `mtrun hash` writes bytes: a file descriptor, or memory in tests.
 public protocol OutputSink: Sendable {
-    /// Writes all of `bytes`.
-    func write(_ bytes: UnsafeRawBufferPointer)
+    /// Writes all of `bytes`; false when the write failed.
+    @discardableResult
+    func write(_ bytes: UnsafeRawBufferPointer) -> Bool
     /// Whether this is a terminal (decides line flushing and `--progress`).
     var isTerminal: Bool { get }
 }
 
-/// Writes to a file descriptor, retrying short writes; errors are ignored
-/// (like a closed pipe: the next write fails the same way).
+/// Writes to a file descriptor, retrying short writes and `EINTR`.
 public struct FileDescriptorSink: OutputSink {
     /// The descriptor.
     public let fd: Int32
@@ -22,14 +22,16 @@ public struct FileDescriptorSink: OutputSink {
     /// Wraps `fd`.
     public init(fd: Int32) { self.fd = fd }
 
-    public func write(_ bytes: UnsafeRawBufferPointer) {
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var done = 0
         while done < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n > 0 { done += n; continue }
             if n < 0 && errno == EINTR { continue }
-            return
+            return false
         }
+        return true
     }
 
     public var isTerminal: Bool { isatty(fd) == 1 }
@@ -43,8 +45,10 @@ public final class MemorySink: OutputSink {
     /// An empty sink.
     public init() {}
 
-    public func write(_ bytes: UnsafeRawBufferPointer) {
+    @discardableResult
+    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         storage.withLock { $0.append(contentsOf: bytes) }
+        return true
     }
 
     public var isTerminal: Bool { false }

@@ -79,4 +79,12 @@ struct HashCommandTests {
             #expect(ours == theirs, "args \(a)")
         }
     }
+
+    @Test("a failed write to standard output ends with coreutils' 'write error' and status 1")
+    func writeError() {
+        let theirs = asMtrun(MTRunBinary.run(bytesArgs(["sh", "-c", "sha256sum Package.swift Package.swift > /dev/full"])), program: "sha256sum")
+        let ours = MTRunBinary.run(bytesArgs(["sh", "-c", "\"$0\" hash Package.swift Package.swift > /dev/full"]) + [MTRunBinary.path])
+        #expect(ours == theirs)
+        #expect(ours.status == 1 && ours.err == "mtrun: write error\n")
+    }
 }
