@@ -10,9 +10,11 @@ import Synchronization
 /// Collects serial-stage output. Only serial functions of one shell append
 /// (one at a time, ordered by the drain token), and the caller reads after
 /// ``Shell/stop()`` returned, which happens after the last append.
+@usableFromInline
 final class OrderedOutput<R>: @unchecked Sendable {
-    var values: [R] = []
-    var error: (any Error)?
+    @usableFromInline var values: [R] = []
+    @usableFromInline var error: (any Error)?
+    @inlinable init() {}
 }
 
 extension Instance {
@@ -24,6 +26,11 @@ extension Instance {
     ///   - window: items in flight at most (each item is `batch` elements).
     ///   - batch: elements per item; raise it for tiny transforms so the
     ///     per-item overhead is shared.
+    ///
+    /// `@inlinable` so the map is specialized for the element and result
+    /// types in the caller's module (generic code costs a metadata lookup
+    /// per element).
+    @inlinable
     public func orderedMap<S: Sequence, R: Sendable>(
         _ input: S,
         window: Int = 256,
@@ -66,6 +73,7 @@ extension Instance {
 
     /// Maps `input` in parallel and returns every element's result or error
     /// in input order (no early stop).
+    @inlinable
     public func orderedMapResults<S: Sequence, R: Sendable>(
         _ input: S,
         window: Int = 256,

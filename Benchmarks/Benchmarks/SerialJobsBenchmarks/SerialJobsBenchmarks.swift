@@ -73,12 +73,15 @@ func throughputConfig(_ iterations: Int) -> Benchmark.Configuration {
           maxDuration: .seconds(4), maxIterations: iterations)
 }
 
-let latencyConfig = Benchmark.Configuration(
-    metrics: [submitToSerial], timeUnits: .nanoseconds, warmupIterations: 100,
-    maxDuration: .seconds(3), maxIterations: 20_000)
-let idleLatencyConfig = Benchmark.Configuration(
-    metrics: [submitToSerial], timeUnits: .nanoseconds, warmupIterations: 3,
-    maxDuration: .seconds(4), maxIterations: 150)
+// Computed: `Benchmark.Configuration` is not Sendable, so no global `let`.
+var latencyConfig: Benchmark.Configuration {
+    .init(metrics: [submitToSerial], timeUnits: .nanoseconds, warmupIterations: 100,
+          maxDuration: .seconds(3), maxIterations: 20_000)
+}
+var idleLatencyConfig: Benchmark.Configuration {
+    .init(metrics: [submitToSerial], timeUnits: .nanoseconds, warmupIterations: 3,
+          maxDuration: .seconds(4), maxIterations: 150)
+}
 
 /// The reference fold of `n` items.
 func serialFold(_ n: Int, _ f: (Int) -> UInt64) -> UInt64 {
