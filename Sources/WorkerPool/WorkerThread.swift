@@ -165,7 +165,14 @@ final class WorkerThread {
             if core.spinNanoseconds == 0 { return false }
             mtj_cpu_relax()
             polls &+= 1
-            if polls & 63 == 0 && monotonicNanoseconds() >= deadline { return false }
+            if polls & 63 == 0 {
+                if monotonicNanoseconds() >= deadline { return false }
+                // Every few µs, let a runnable thread on this PU (often the
+                // submitter itself, waiting for our result) have it: a
+                // spinning worker must not delay the caller by its spin.
+                // Returns at once when nothing else wants the PU.
+                sched_yield()
+            }
         }
     }
 
