@@ -1,4 +1,5 @@
 import Synchronization
+import WorkerPool
 
 // MARK: - orderedMap: SerialJobs for Swift sequences
 //

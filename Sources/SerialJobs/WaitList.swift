@@ -1,4 +1,5 @@
 import Synchronization
+import WorkerPool
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,18 +4,18 @@ import Glibc
 
 /// A value guarded by a `pthread_mutex_t`.
 ///
-/// The pool uses this rather than `Synchronization.Mutex` because
+/// Shared by the pool, MTJobs and SerialJobs (package access). Used rather than `Synchronization.Mutex` because
 /// ThreadSanitizer cannot see the hand-off inside `Mutex`'s contended path
 /// (it sleeps in the uninstrumented standard library), and reports false
 /// races on everything the lock guards; it intercepts `pthread_mutex_*`.
 /// glibc's adaptive mutex spins briefly before sleeping, which suits the
 /// pool's critical sections (a few loads and stores).
-final class Locked<State> {
+package final class Locked<State> {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     // protected by `mutex`
     private var state: State
 
-    init(_ initial: State) {
+    package init(_ initial: State) {
         state = initial
         mutex = .allocate(capacity: 1)
         var attr = pthread_mutexattr_t()
@@ -32,7 +32,7 @@ final class Locked<State> {
 
     /// Runs `body` with the lock held.
     @inline(__always) @discardableResult
-    func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
+    package func withLock<R, E: Error>(_ body: (inout State) throws(E) -> R) throws(E) -> R {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&state)
