@@ -26,7 +26,7 @@ let package = Package(
         ),
         .target(name: "Topology", dependencies: ["CHwloc"]),
         .target(name: "WorkerPool", dependencies: ["Topology", "CHwloc"]),
-        .target(name: "MTJobs", dependencies: ["WorkerPool", "Topology"]),
+        .target(name: "MTJobs", dependencies: ["WorkerPool", "Topology", "CHwloc"]),
         .target(name: "SerialJobs", dependencies: ["WorkerPool", "Topology"]),
         .target(
             name: "HashEngine",

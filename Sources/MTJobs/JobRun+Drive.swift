@@ -5,14 +5,22 @@ import WorkerPool
 /// caller's share and the report (the body of `padata_do_multithreaded`).
 extension JobRun {
     static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?) throws -> MTJobReport {
+        // The current task is looked up once (one runtime call, not two).
+        try withUnsafeCurrentTask { task in try run(job, pool: pool, extraCancel: extraCancel, task: task) }
+    }
+
+    private static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
+                            task: UnsafeCurrentTask?) throws -> MTJobReport {
         try job.validate()
         let t0 = monotonicNanos()
-        let sizing = JobSizing.resolve(job, topology: pool.topology)
+        // Both given: no need to read (copy) the pool's topology.
+        let sizing = if let m = job.minChunk, let t = job.maxThreads { (minChunk: m, maxThreads: t) }
+            else { JobSizing.resolve(job, topology: pool.topology) }
         let plan = ChunkPlan(start: job.start, size: job.size, align: job.align, minChunk: sizing.minChunk,
                              maxThreads: sizing.maxThreads, loadBalanceFactor: job.loadBalanceFactor)
         // Size 0: nothing to do, nothing called.
         if plan.chunkCount == 0 { return emptyReport(plan, t0) }
-        if job.cancellation?.isCancelled == true || extraCancel?.isCancelled == true || Task.isCancelled {
+        if job.cancellation?.isCancelled == true || extraCancel?.isCancelled == true || task?.isCancelled == true {
             throw MTJobCancelled(report: emptyReport(plan, t0))
         }
         // One work: "cut to the chase" — run inline, touch no thread, no
@@ -41,8 +49,17 @@ extension JobRun {
             home = spans.firstIndex { $0.node == myNode }
                 ?? spans.indices.max { spans[$0].chunks.count < spans[$1].chunks.count } ?? 0
             helperNodes = NUMASpanPlan.helperNodes(spans: spans, callerSpan: home)
+        } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
+            return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, task: task, t0: t0)
         }
-        let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans)
+        return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, t0: t0,
+                             spans: spans, home: home, helperNodes: helperNodes, solo: SoloShare())
+    }
+
+    /// The caller and its helpers share the chunks through a `JobRun`.
+    static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?, t0: Int,
+                          spans: [NUMASpan], home: Int, helperNodes: [Int], solo: SoloShare) throws -> MTJobReport {
+        let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans, solo: solo)
 
         // Helpers: queued, never waited for unless they claim a chunk. A
         // refused submission (pool shut down) just means fewer helpers, as
@@ -67,12 +84,13 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
-        state.participate(home: home, role: .caller, checkTask: true)
+        let me = state.participate(home: home, role: .caller, checkTask: true, prior: solo)
         state.waitForClaimedChunks(state.claimedCount())
 
         let elapsed = Duration.nanoseconds(monotonicNanos() - t0)
-        if let e = state.firstError.withLock({ $0 }) { throw e }
-        let participants = state.participants.withLock { $0 }
+        let (firstError, helpers) = state.rare.withLock { ($0.firstError, $0.participants) }
+        if let firstError { throw firstError }
+        let participants = (me.map { [$0] } ?? []) + helpers
         let units = participants.reduce(0) { $0 + $1.units }
         let report = MTJobReport(
             plan: plan, threadsStarted: started,
@@ -82,6 +100,114 @@ extension JobRun {
             elapsed: elapsed)
         if units != plan.size { throw MTJobCancelled(report: report) }
         return report
+    }
+
+    // MARK: Helpers on evidence
+    //
+    // Waking a parked worker costs the caller a futex wake, and the worker
+    // arrives a while later: a few microseconds on bare metal, 20 µs of
+    // the caller's time and 100 µs or more until it runs on a virtual
+    // machine whose other vCPU is halted (measured on the 2-core VM this
+    // was written on). A job whose chunks are all done before a helper
+    // could arrive pays that for nothing: 64 no-op chunks take the caller
+    // well under a microsecond. So when a job has many chunks per thread,
+    // the caller starts alone, on its own stack: no shared state, no
+    // atomic operation per chunk. After its 1st, 2nd, 8th, 32nd... chunk
+    // it estimates the time the chunks left need: their count × its mean
+    // chunk time, where the first chunk (cold caches: after idle even an
+    // empty one can take a microsecond) counts alone only when it is
+    // clearly heavy (8× the budget), and later checks use the mean of the
+    // chunks after it. Once the estimate exceeds `engageNanos`, the caller creates
+    // the shared state with the chunks it ran counted as claimed and done,
+    // submits the helpers, and goes on as in any run. If the job ends
+    // first, no thread was disturbed and nothing was allocated but the
+    // report.
+    //
+    // The price is at most two chunks of delay before helpers start (one
+    // when the first chunk is heavy, two when chunks take about a
+    // microsecond). With `evidenceChunksPerThread` (8) or
+    // more chunks per thread that is a small part of a thread's share.
+    // Jobs with fewer chunks per thread (the padata default of 4 per
+    // thread, big buffer fills) and NUMA-aware jobs (whose helpers must
+    // first-touch their own node's memory) submit their helpers at once,
+    // as the kernel does.
+
+    /// Chunks per thread from which the caller starts alone.
+    static let evidenceChunksPerThread = 8
+    /// Work left (estimated) that justifies asking for helpers. One value
+    /// whether or not a worker is polling for work: a lower budget when
+    /// one is would save a few microseconds on jobs of a few microseconds,
+    /// but one late timer interrupt in the caller's estimate would then
+    /// engage a helper, which keeps polling after the job, which keeps the
+    /// budget low: back-to-back tiny jobs would pay a hand-off each.
+    static let engageNanos = 20_000
+
+    /// Runs chunks on the caller alone until the evidence says helpers pay
+    /// (then continues in `runShared`) or the job is done.
+    static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
+                              task: UnsafeCurrentTask?, t0: Int) throws -> MTJobReport {
+        let n = plan.chunkCount
+        var solo = SoloShare()
+        var warm = 0, nextCheck = 1
+        let cancel = job.cancellation
+        let body = job.threadFunction
+        let progress = job.progress
+        var engaged = false
+        // `UnsafeCurrentTask` is resilient: testing the optional per chunk
+        // costs three generic witness calls. Test it once, then ask the
+        // runtime (a thread-local read) only when there is a task.
+        let inTask = task != nil
+        let watched = cancel != nil || extraCancel != nil || inTask
+        // Chunk bounds computed incrementally: chunk 0 ends at `firstEnd`,
+        // every later one `chunkSize` further (see ChunkPlan), the last one
+        // at the job's end. No overflow: every bound is at most `end`.
+        let end = plan.start &+ plan.size
+        var lo = plan.start, hi = plan.firstEnd
+        solo: while solo.chunks < n {
+            if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true || (inTask && Task.isCancelled)) {
+                solo.end = monotonicNanos()
+                throw MTJobCancelled(report: soloReport(job, plan, solo, t0: t0))
+            }
+            if solo.chunks == 0 { solo.start = monotonicNanos() }
+            // An error: nothing else started, so it is rethrown at once.
+            try body(Range(uncheckedBounds: (lo, hi)))
+            solo.chunks &+= 1
+            solo.units &+= hi &- lo
+            lo = hi
+            hi = end &- hi <= plan.chunkSize ? end : hi &+ plan.chunkSize
+            progress?(solo.units)
+            if solo.chunks == nextCheck && solo.chunks < n {
+                // Checks after chunks 1, 2, 8, 32, 128...: a clock read is
+                // worth a few empty chunks.
+                nextCheck = nextCheck == 1 ? 2 : nextCheck &* 4
+                let now = monotonicNanos()
+                let left = n &- solo.chunks
+                let estimate = solo.chunks == 1 ? (now &- solo.start) &* left / 8
+                    : (now &- warm) / (solo.chunks &- 1) &* left
+                if solo.chunks == 1 { warm = now }
+                if estimate > engageNanos {
+                    engaged = true
+                    break solo
+                }
+            }
+        }
+        solo.end = monotonicNanos()
+        if engaged {
+            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, t0: t0,
+                                 spans: [], home: 0, helperNodes: [], solo: solo)
+        }
+        return soloReport(job, plan, solo, t0: t0)
+    }
+
+    /// The report of a run the caller did alone (possibly cut short).
+    static func soloReport(_ job: MTJob, _ plan: ChunkPlan, _ solo: SoloShare, t0: Int) -> MTJobReport {
+        let info = WorkerPool.current
+        let me = MTJobReport.Participant(
+            role: .caller, worker: info, cpu: info?.cpu ?? currentCPU(), numaNode: info?.numaNode,
+            chunks: solo.chunks, units: solo.units, busy: .nanoseconds(solo.chunks > 0 ? solo.end - solo.start : 0))
+        let done = job.start ..< job.start + solo.units
+        return MTJobReport(plan: plan, threadsStarted: 1, participants: [me], spans: [], unitsCompleted: solo.units,
+                           completedRanges: done.isEmpty ? [] : [done], elapsed: .nanoseconds(solo.end - t0))
     }
 
     static func emptyReport(_ plan: ChunkPlan, _ t0: Int) -> MTJobReport {

@@ -1,5 +1,6 @@
 import Dispatch
 import Synchronization
+import CHwloc
 import Topology
 import WorkerPool
 #if canImport(Glibc)
@@ -53,6 +54,12 @@ import Glibc
 // sequentially consistent operations, so at least one sees the other (no
 // lost wake-up); extra signals are harmless.
 
+/// What the caller did alone before a run's shared state existed: chunks
+/// `0 ..< chunks`, their units, and when it started and ended them.
+struct SoloShare {
+    var chunks = 0, units = 0, start = 0, end = 0
+}
+
 /// One span's claiming state. Padded to a cache line so cursors of
 /// different NUMA spans do not share one.
 struct SpanSlot: ~Copyable {
@@ -104,25 +111,35 @@ final class JobRun {
     /// stop protocol allows: chunks already claimed before the stop was
     /// seen may run).
     let stopped = Atomic<Bool>(false)
-    // protected by itself: chunk ranges claimed but skipped after a stop.
-    let skipped = Locked<[Range<Int>]>([])
     /// Claim size divisor of the guided schedule: 2 × threads.
     let guidedDivisor: Int
     /// Why claims stopped (a `Stop` raw value). Relaxed: the reason is read
     /// by the caller after the wait, which orders it.
     let stopReason = Atomic<Int>(0)
-    // protected by itself
-    let firstError = Locked<(any Error)?>(nil)
     /// Units of finished chunks, counted only when there is a progress
     /// callback (relaxed counter; the progress lock orders the reported
     /// values). The report sums the participants' own counts instead.
     let unitsDone = Atomic<Int>(0)
-    // protected by itself: the largest value given to `progress` so far.
-    let progressReported = Locked<Int>(0)
-    // protected by itself
-    let participants = Locked<[MTJobReport.Participant]>([])
 
-    init(plan: ChunkPlan, job: MTJob, extraCancel: MTJobCancelHandle?, spans spanPlan: [NUMASpan]) {
+    /// What is written rarely (errors, skips, one record per participant)
+    /// or only with a progress callback: one lock for all of it, so a run
+    /// allocates one lock, not one per field.
+    struct Rare {
+        var firstError: (any Error)?
+        /// Chunk ranges claimed but skipped after a stop.
+        var skipped: [Range<Int>] = []
+        /// Helpers that ran or skipped chunks (the caller keeps its own).
+        var participants: [MTJobReport.Participant] = []
+        /// The largest value given to `progress` so far.
+        var progressReported = 0
+    }
+    // protected by itself
+    let rare = Locked(Rare())
+
+    /// `solo`: the chunks `0 ..< solo.chunks` the caller already ran alone
+    /// (one span only): they count as claimed and done.
+    init(plan: ChunkPlan, job: MTJob, extraCancel: MTJobCancelHandle?, spans spanPlan: [NUMASpan],
+         solo: SoloShare = SoloShare()) {
         self.plan = plan
         self.body = job.threadFunction
         self.progress = job.progress
@@ -134,6 +151,12 @@ final class JobRun {
         spans = .allocate(capacity: n)
         if spanPlan.isEmpty {
             (spans + 0).initialize(to: SpanSlot(lo: 0, hi: plan.chunkCount, node: -1))
+            if solo.chunks > 0 {
+                spans[0].cursor.store(solo.chunks, ordering: .relaxed)
+                done.store(solo.chunks, ordering: .relaxed)
+                unitsDone.store(solo.units, ordering: .relaxed)
+                rare.withLock { $0.progressReported = solo.units }
+            }
         } else {
             for (i, s) in spanPlan.enumerated() {
                 (spans + i).initialize(to: SpanSlot(lo: s.chunks.lowerBound, hi: s.chunks.upperBound, node: s.node))
@@ -191,8 +214,8 @@ final class JobRun {
     }
 
     func record(_ error: any Error) {
-        let first = firstError.withLock { e -> Bool in
-            if e == nil { e = error; return true }
+        let first = rare.withLock { r -> Bool in
+            if r.firstError == nil { r.firstError = error; return true }
             return false
         }
         if first { stop(.error) }
@@ -216,7 +239,7 @@ final class JobRun {
             let v = min(spans[s].cursor.load(ordering: .relaxed) & ~JobRun.stopBit, spans[s].hi)
             if v > spans[s].lo { done.append(spans[s].lo ..< v) }
         }
-        for cut in skipped.withLock({ $0 }) {
+        for cut in rare.withLock({ $0.skipped }) {
             done = done.flatMap { r -> [Range<Int>] in
                 guard r.overlaps(cut) else { return [r] }
                 return [r.lowerBound ..< max(r.lowerBound, cut.lowerBound), min(r.upperBound, cut.upperBound) ..< r.upperBound]
@@ -238,40 +261,50 @@ final class JobRun {
 
     /// The claim loop, the same for the caller and every helper (the
     /// kernel's `padata_mt_helper`). `checkTask`: also poll the current
-    /// Task's cancellation (the synchronous caller only).
-    func participate(home: Int, role: MTJobReport.Participant.Role, checkTask: Bool) {
+    /// Task's cancellation (the synchronous caller only). Returns this
+    /// participant's record when it ran or skipped a chunk (the caller's
+    /// always); a helper also adds its record to `rare.participants`.
+    /// `prior`: chunks the caller ran alone before the run's shared state
+    /// existed (see "Helpers on evidence"), merged into its record.
+    @discardableResult
+    func participate(home: Int, role: MTJobReport.Participant.Role, checkTask: Bool,
+                     prior: SoloShare = SoloShare()) -> MTJobReport.Participant? {
         if checkTask {
-            withUnsafeCurrentTask { task in claimLoop(home: home, role: role, task: task) }
+            withUnsafeCurrentTask { task in claimLoop(home: home, role: role, task: task, prior: prior) }
         } else {
-            claimLoop(home: home, role: role, task: nil)
+            claimLoop(home: home, role: role, task: nil, prior: prior)
         }
     }
 
-    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, task: UnsafeCurrentTask?) {
+    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, task: UnsafeCurrentTask?,
+                           prior: SoloShare) -> MTJobReport.Participant? {
         var chunks = 0, units = 0, skippedChunks = 0
-        var t0 = 0, t1 = 0
-        let watched = cancel != nil || extraCancel != nil || task != nil
+        var t0 = prior.start, t1 = prior.end
+        // Testing the resilient optional `task` per chunk would cost generic
+        // witness calls: test it once, then ask the runtime.
+        let inTask = task != nil
+        let watched = cancel != nil || extraCancel != nil || inTask
         claiming: while let batch = claim(home: home) {
             for k in batch {
-                if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true || task?.isCancelled == true) {
+                if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true || (inTask && Task.isCancelled)) {
                     stop(.cancelled)
                 }
                 if stopped.load(ordering: .relaxed) {
                     let rest = k ..< batch.upperBound
                     skippedChunks += rest.count
-                    skipped.withLock { $0.append(rest) }
+                    rare.withLock { $0.skipped.append(rest) }
                     break claiming
                 }
                 let r = plan.range(ofChunk: k)
-                if chunks == 0 { t0 = monotonicNanos() }
+                if chunks == 0 && prior.chunks == 0 { t0 = monotonicNanos() }
                 chunks += 1
                 do {
                     try body(r)
                     units += r.count
                     if let progress {
                         let total = unitsDone.wrappingAdd(r.count, ordering: .relaxed).newValue
-                        progressReported.withLock { last in
-                            if total > last { last = total; progress(total) }
+                        rare.withLock { rare in
+                            if total > rare.progressReported { rare.progressReported = total; progress(total) }
                         }
                     }
                 } catch {
@@ -279,28 +312,38 @@ final class JobRun {
                 }
             }
         }
-        guard chunks + skippedChunks > 0 || role == .caller else { return }
+        guard chunks + skippedChunks > 0 || role == .caller else { return nil }
         if chunks > 0 { t1 = monotonicNanos() }
         let info = WorkerPool.current
         let cpu = info?.cpu ?? currentCPU()
         let p = MTJobReport.Participant(
             role: role, worker: info, cpu: cpu, numaNode: info?.numaNode,
-            chunks: chunks, units: units, busy: .nanoseconds(t1 - t0))
-        if chunks > 0 || role == .caller { participants.withLock { $0.append(p) } }
-        guard chunks + skippedChunks > 0 else { return }
+            chunks: prior.chunks + chunks, units: prior.units + units, busy: .nanoseconds(t1 - t0))
+        guard chunks + skippedChunks > 0 else { return p }
+        if role == .helper { rare.withLock { $0.participants.append(p) } }
         done.wrappingAdd(chunks + skippedChunks, ordering: .sequentiallyConsistent)
         if waiter.load(ordering: .sequentiallyConsistent) == 1 {
             semaphore?.signal()
         }
+        return p
     }
 
     /// Do not rename: shows in profiles as the caller waiting for helpers.
+    /// Spins (with `pause`, yielding the CPU now and then) for up to
+    /// `waitSpinNanos`, then parks on a semaphore.
     func waitForClaimedChunks(_ target: Int) {
         if done.load(ordering: .acquiring) == target { return }
-        var spins = 0
-        while spins < JobRun.waitSpins {
+        let deadline = monotonicNanos() + JobRun.waitSpinNanos
+        var polls = 0
+        while true {
             if done.load(ordering: .acquiring) == target { return }
-            spins += 1
+            mtj_cpu_relax()
+            polls &+= 1
+            if polls & 63 == 0 {
+                if monotonicNanos() >= deadline { break }
+                // A helper preempted on this CPU gets it back at once.
+                sched_yield()
+            }
         }
         let sem = DispatchSemaphore(value: 0)
         semaphore = sem
@@ -308,15 +351,18 @@ final class JobRun {
         while done.load(ordering: .sequentiallyConsistent) != target { sem.wait() }
     }
 
-    /// Polls of `done` before parking: a few microseconds, long enough for
-    /// a helper finishing a short chunk, short enough not to steal a CPU
-    /// from a helper that is still working on a shared machine.
-    static let waitSpins = 2_000
+    /// How long the caller polls for the helpers' last chunks before it
+    /// parks. A helper that claimed chunks is running them, usually on
+    /// another CPU, so the wait is short; parking would add a futex wake
+    /// (2–100 µs depending on the machine) to every job whose helpers
+    /// finish last. The poll yields the CPU every few microseconds, so a
+    /// helper sharing the caller's CPU is not held up.
+    static let waitSpinNanos = 50_000
 }
 
 // `plan`, `body`, `progress`, the handles and the span table are immutable;
 // cursors, `done`, `waiter`, `stopped`, `stopReason`, `unitsDone` are atomics;
-// `firstError`, `progressReported`, `participants`, `skipped` are pthread locks (Locked); `semaphore`
+// `rare` is a pthread lock (Locked); `semaphore`
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
 

@@ -1,0 +1,106 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import MTJobs
+import WorkerPool
+
+/// "Helpers on evidence" (JobRun+Drive.swift): with many chunks per thread
+/// the caller starts alone and asks for helpers once the work left is worth
+/// a wake-up.
+@Suite("MTJob.run: helpers on evidence")
+struct EvidenceTests {
+    @Test("a job of many empty chunks runs on the caller alone: no helper is asked for")
+    func tinyJobStaysOnCaller() throws {
+        // 64 empty chunks on 2 threads take well under the 20 µs budget. A
+        // caller preempted between two clock reads misjudges a run: under
+        // the other suites' busy loops that happens to about half of them,
+        // so the test asks for a quarter of 40 runs (none if the feature
+        // is broken).
+        var alone = 0
+        for _ in 0 ..< 40 {
+            let units = Atomic<Int>(0)
+            let r = try MTJob(size: 64, minChunk: 1, maxThreads: 2, loadBalanceFactor: 32) { range in
+                units.wrappingAdd(range.count, ordering: .relaxed)
+            }.run()
+            let total = units.load(ordering: .relaxed)
+            #expect(total == 64 && r.unitsCompleted == 64 && r.completedRanges == [0 ..< 64])
+            if r.threadsStarted == 1 {
+                alone += 1
+                #expect(r.participants.count == 1 && r.participants[0].role == .caller && r.participants[0].chunks == 64)
+            }
+        }
+        #expect(alone >= 10, "ran alone in \(alone) of 40 runs")
+    }
+
+    @Test("heavy chunks bring helpers in after the caller's first chunk, which stays on the caller")
+    func heavyJobEngagesHelpers() throws {
+        let firstOnCaller = Atomic<Bool>(false)
+        let log = RangeLog()
+        // 64 chunks of 300 µs: the first one alone is clearly worth a helper.
+        let r = try MTJob(size: 64, minChunk: 1, maxThreads: 2, loadBalanceFactor: 32) { range in
+            if range.lowerBound == 0 { firstOnCaller.store(WorkerPool.current == nil, ordering: .relaxed) }
+            busyWait(micros: 300)
+            log.add(range)
+        }.run()
+        #expect(log.sorted == r.plan.chunks)
+        #expect(r.threadsStarted == 2)
+        let first = firstOnCaller.load(ordering: .relaxed)
+        #expect(first)
+        let caller = r.participants.first { $0.role == .caller }
+        #expect(caller != nil && caller!.chunks >= 1)
+        #expect(r.participants.reduce(0) { $0 + $1.chunks } == 64)
+        #expect(r.participants.reduce(0) { $0 + $1.units } == 64)
+        #expect(r.completedRanges == [0 ..< 64])
+        // The caller's busy time covers the chunks it ran alone too.
+        #expect(caller!.busy >= .microseconds(250 * caller!.chunks))
+    }
+
+    @Test("an error in a chunk the caller runs alone is rethrown at once, nothing else runs")
+    func errorWhileAlone() throws {
+        let calls = Atomic<Int>(0)
+        let job = MTJob(size: 64, minChunk: 1, maxThreads: 2, loadBalanceFactor: 32) { range in
+            calls.wrappingAdd(1, ordering: .relaxed)
+            if range.lowerBound == 3 { throw TestError(tag: "alone") }
+        }
+        #expect(throws: TestError(tag: "alone")) { try job.run() }
+        // Chunks 0...3 ran on the caller; a helper, if one was asked for,
+        // would only add chunks after 3, and never after run returned.
+        let n = calls.load(ordering: .relaxed)
+        #expect(n >= 4)
+        Thread.sleep(forTimeInterval: 0.01)
+        let later = calls.load(ordering: .relaxed)
+        #expect(later == n, "the function ran after run returned")
+    }
+
+    @Test("a cancel while the caller is alone reports exactly the prefix it ran")
+    func cancelWhileAlone() throws {
+        let handle = MTJobCancelHandle()
+        let log = RangeLog()
+        let job = MTJob(size: 640, minChunk: 1, maxThreads: 2, loadBalanceFactor: 320, cancellation: handle) { range in
+            log.add(range)
+            if range.lowerBound == 10 { handle.cancel() }
+        }
+        do {
+            try job.run()
+            Issue.record("not cancelled")
+        } catch let c as MTJobCancelled {
+            #expect(c.report.completedRanges == merged(log.sorted))
+            #expect(c.report.unitsCompleted == log.sorted.reduce(0) { $0 + $1.count })
+            #expect(c.report.completedRanges.first == 0 ..< c.report.unitsCompleted)
+            #expect(c.report.unitsCompleted >= 11 && c.report.unitsCompleted < 640)
+        }
+    }
+
+    @Test("progress runs from the chunks done alone through the hand-over to size")
+    func progressAcrossHandOver() throws {
+        let seen = Locked<[Int]>([])
+        let job = MTJob(size: 256, minChunk: 1, maxThreads: 2, loadBalanceFactor: 128,
+                        progress: { n in seen.withLock { $0.append(n) } }) { _ in busyWait(micros: 50) }
+        let r = try job.run()
+        let values = seen.withLock { $0 }
+        #expect(r.threadsStarted == 2, "256 chunks of 50 µs are worth a helper")
+        #expect(values.first == 1)
+        #expect(values.last == 256)
+        #expect(zip(values, values.dropFirst()).allSatisfy { $0 < $1 })
+    }
+}
