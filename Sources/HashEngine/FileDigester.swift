@@ -3,7 +3,9 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import Crypto
 import Synchronization
+import Topology
 
 /// The digest of one input and how many bytes it had.
 public struct FileDigest: Sendable, Hashable {
@@ -25,30 +27,73 @@ struct ReadBuffer {
 // `FileDigester` (under the digester's mutex) until it gives it back.
 extension ReadBuffer: @unchecked Sendable {}
 
-/// Hashes files by path with large reads into reused buffers.
+/// Hashes files by path: big regular files from guarded memory mappings,
+/// the rest with large reads into reused buffers.
 ///
-/// Each job borrows a buffer from a small free list, so memory stays at one
-/// buffer per concurrently running job, whatever the number of files.
-/// Files are read with `read(2)` until it returns 0, exactly like coreutils:
-/// a file that shrinks while being hashed gives the digest of what was read,
-/// one that grows gives the digest of everything read until end of file, and
-/// a file that vanishes after it was opened is still read completely.
-/// (`mmap` would be a few percent faster on big files but turns a concurrent
-/// truncation into `SIGBUS`; see README.)
+/// How a file is read (see ``FileWindow`` for the measurements):
+/// - A regular file of at least `mapThreshold` bytes opened by path is
+///   hashed straight from `mmap` windows of `windowSize` bytes, with no copy;
+///   when it spans several windows and `mapAhead` is set, a ``WindowMapper``
+///   thread maps the next windows (and unmaps the old ones) meanwhile. What
+///   lies beyond the size `fstat` gave at the start, or beyond the point where
+///   the file turned out to have shrunk, is then read with `pread`.
+/// - Everything else (small files, standard input, pipes, files that
+///   cannot be mapped) is read with `read(2)` into a buffer borrowed from a
+///   small free list, so memory stays at one buffer per concurrently running
+///   job whatever the number of files. A regular file whose read comes back
+///   short exactly at the size `fstat` reported is complete: no extra read
+///   for end of file. Any other short read (the file changed) goes on
+///   reading until `read` returns 0.
+///
+/// The result is what coreutils' read loop gives: a file that shrinks while
+/// being hashed gives the digest of what was read, one that grows gives the
+/// digest of everything read until end of file, a file that vanishes after
+/// it was opened is still read completely, and nothing crashes.
 public final class FileDigester: Sendable {
     /// The algorithm.
     public let algorithm: HashAlgorithm
     /// Size of each read.
     public let bufferSize: Int
+    /// Regular files at least this big are hashed from mappings.
+    public let mapThreshold: Int64
+    /// Size of one mapped window (a multiple of the page size).
+    public let windowSize: Int
+    /// Whether files spanning several windows get a mapping thread.
+    public let mapAhead: Bool
+    /// CPUs a mapping thread may run on, less the hashing thread's own CPU
+    /// (a thread created by a pinned worker would otherwise share its CPU);
+    /// nil: wherever the creating thread may run.
+    public let helperCPUs: CPUSet?
     /// Bytes hashed so far by every job (for progress); relaxed: a counter.
     public let bytesHashed = Atomic<UInt64>(0)
+    /// Test hook, see the internal `init`.
+    let windowHook: (@Sendable (Int64) -> Void)?
     /// Free buffers; protected by its mutex.
     private let freeBuffers = Mutex<[ReadBuffer]>([])
 
-    /// Creates a digester reading `bufferSize` bytes at a time.
-    public init(algorithm: HashAlgorithm, bufferSize: Int = 256 * 1024) {
+    /// Creates a digester reading `bufferSize` bytes at a time and mapping
+    /// regular files of `mapThreshold` bytes or more in windows of
+    /// `windowSize` bytes (rounded up to whole pages); `mapThreshold: .max`
+    /// never maps. `mapAhead` and `helperCPUs`: see the properties.
+    public convenience init(algorithm: HashAlgorithm, bufferSize: Int = 256 * 1024, mapThreshold: Int64 = 1 << 20,
+                            windowSize: Int = 16 << 20, mapAhead: Bool = true, helperCPUs: CPUSet? = nil) {
+        self.init(algorithm: algorithm, bufferSize: bufferSize, mapThreshold: mapThreshold, windowSize: windowSize,
+                  mapAhead: mapAhead, helperCPUs: helperCPUs, windowHook: nil)
+    }
+
+    /// Tests: `windowHook` runs on the hashing thread with each window's
+    /// file offset just before the window is hashed (to change the file
+    /// under a mapping at a known point).
+    init(algorithm: HashAlgorithm, bufferSize: Int, mapThreshold: Int64, windowSize: Int, mapAhead: Bool,
+         helperCPUs: CPUSet?, windowHook: (@Sendable (Int64) -> Void)?) {
         self.algorithm = algorithm
         self.bufferSize = max(4096, bufferSize)
+        self.mapThreshold = max(1, mapThreshold)
+        let page = max(4096, sysconf(Int32(_SC_PAGESIZE)))
+        self.windowSize = max(page, (windowSize + page - 1) / page * page)
+        self.mapAhead = mapAhead
+        self.helperCPUs = helperCPUs
+        self.windowHook = windowHook
     }
 
     deinit {
@@ -74,39 +119,99 @@ public final class FileDigester: Sendable {
     /// Hashes the file at `path` (bytes, no NUL), opened relative to the
     /// current directory (or to `directoryFD` when given).
     public func digest(path: [UInt8], relativeTo directoryFD: Int32 = AT_FDCWD) throws(SystemError) -> FileDigest {
-        var cpath = path
-        cpath.append(0)
-        let fd = cpath.withUnsafeBufferPointer { p in
-            p.withMemoryRebound(to: CChar.self) { openat(directoryFD, $0.baseAddress!, O_RDONLY | O_CLOEXEC | O_NOCTTY) }
+        let fd = path.withUnsafeBufferPointer { p in
+            withUnsafeTemporaryAllocation(of: CChar.self, capacity: p.count + 1) { c in
+                for i in 0..<p.count { c[i] = CChar(bitPattern: p[i]) }
+                c[p.count] = 0
+                return openat(directoryFD, c.baseAddress!, O_RDONLY | O_CLOEXEC | O_NOCTTY)
+            }
         }
         if fd < 0 { throw SystemError.current }
         defer { close(fd) }
-        return try digest(fd: fd)
+        return try digest(fd, fromStart: true)
     }
 
-    /// Hashes everything readable from `fd` (which stays open).
+    /// Hashes everything readable from `fd` from its current position (it
+    /// stays open).
     public func digest(fd: Int32) throws(SystemError) -> FileDigest {
+        try digest(fd, fromStart: false)
+    }
+
+    /// `fromStart`: `fd` was just opened (position 0), so it may be mapped
+    /// and read with `pread`.
+    private func digest(_ fd: Int32, fromStart: Bool) throws(SystemError) -> FileDigest {
+        var st = stat()
+        let size: Int64 = fstat(fd, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG ? Int64(st.st_size) : -1
+        switch algorithm {
+        case .sha256: return try hash(SHA256.self, fd, size: size, fromStart: fromStart)
+        case .sha512: return try hash(SHA512.self, fd, size: size, fromStart: fromStart)
+        case .sha1: return try hash(Insecure.SHA1.self, fd, size: size, fromStart: fromStart)
+        case .md5: return try hash(Insecure.MD5.self, fd, size: size, fromStart: fromStart)
+        }
+    }
+
+    /// `size`: the regular file's size from `fstat`, or -1.
+    private func hash<H: HashFunction>(_: H.Type, _ fd: Int32, size: Int64, fromStart: Bool) throws(SystemError) -> FileDigest {
+        var hasher = H()
+        var offset: Int64 = 0
+        if fromStart && size >= mapThreshold && FileWindow.guardInstalled {
+            offset = hashMapped(&hasher, fd, size: size)
+        }
         let buffer = takeBuffer()
         defer { giveBack(buffer) }
-        var advised = false
-        let r = try algorithm.digest(buffer: buffer.bytes) { (b) throws(SystemError) -> Int in
-            while true {
-                let n = read(fd, b.baseAddress, b.count)
-                if n >= 0 {
-                    if n == b.count && !advised {
-                        // A big file: ask for more read-ahead.
-                        advised = true
-                        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
-                    }
-                    self.bytesHashed.add(UInt64(n), ordering: .relaxed)
-                    return n
-                }
+        let b = buffer.bytes
+        var advised = offset > 0
+        while true {
+            let n = fromStart ? pread(fd, b.baseAddress, b.count, off_t(offset)) : read(fd, b.baseAddress, b.count)
+            if n < 0 {
                 let e = errno
                 if e == EINTR { continue }
                 throw SystemError(e)
             }
+            if n == 0 { break }
+            hasher.update(bufferPointer: UnsafeRawBufferPointer(rebasing: b[0..<n]))
+            offset += Int64(n)
+            bytesHashed.add(UInt64(n), ordering: .relaxed)
+            if n < b.count {
+                // A regular file that ended where fstat said: done.
+                if offset == size { break }
+            } else if !advised {
+                // A big file read in full buffers: ask for more read-ahead.
+                advised = true
+                _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+            }
         }
-        return FileDigest(digest: r.digest, byteCount: r.bytes)
+        return FileDigest(digest: Array(hasher.finalize()), byteCount: UInt64(offset))
+    }
+
+    /// Hashes the first `size` bytes of `fd` from mapped windows; returns
+    /// how many were hashed (less than `size` when the file shrank or could
+    /// not be mapped: the caller reads the rest).
+    private func hashMapped<H: HashFunction>(_ hasher: inout H, _ fd: Int32, size: Int64) -> Int64 {
+        var offset: Int64 = 0
+        if mapAhead && size > Int64(windowSize), let mapper = WindowMapper(fd: fd, size: size, windowSize: windowSize, cpus: helperCPUs) {
+            defer { mapper.finish() }
+            while let w = mapper.next() {
+                windowHook?(w.offset)
+                let ok = w.hash(into: &hasher, fd: fd)
+                mapper.release(w)
+                guard ok else { break }
+                offset += Int64(w.bytes.count)
+                bytesHashed.add(UInt64(w.bytes.count), ordering: .relaxed)
+            }
+            return offset
+        }
+        while offset < size {
+            let length = Int(min(Int64(windowSize), size - offset))
+            guard let w = FileWindow.map(fd: fd, offset: offset, length: length) else { break }
+            windowHook?(w.offset)
+            let ok = w.hash(into: &hasher, fd: fd)
+            w.unmap()
+            guard ok else { break }
+            offset += Int64(length)
+            bytesHashed.add(UInt64(length), ordering: .relaxed)
+        }
+        return offset
     }
 }
 

@@ -50,7 +50,6 @@ public final class HashRunner: Sendable {
         self.options = options
         self.console = console
         self.quoting = ShellQuoting(charset: charset)
-        self.digester = FileDigester(algorithm: options.algorithm, bufferSize: bufferSize)
         let chosen: WorkerPool
         if let pool {
             chosen = pool
@@ -60,6 +59,11 @@ public final class HashRunner: Sendable {
         } else {
             chosen = WorkerPool.shared
         }
+        // A mapping thread for a big file only when the run may use more
+        // than one CPU (`--jobs 1` keeps to one), on the pool's other CPUs.
+        let several = chosen.workerCount > 1
+        self.digester = FileDigester(algorithm: options.algorithm, bufferSize: bufferSize,
+                                     mapAhead: several, helperCPUs: several ? chosen.cpus : nil)
         self.instance = try Instance(pool: chosen)
         self.window = max(64, 16 * chosen.workerCount)
         let wantProgress = options.progress ?? console.stderr.isTerminal
