@@ -117,7 +117,9 @@ extension JobRun {
     // chunk time, where the first chunk (cold caches: after idle even an
     // empty one can take a microsecond) counts alone only when it is
     // clearly heavy (8× the budget), and later checks use the mean of the
-    // chunks after it. Once the estimate exceeds `engageNanos`, the caller creates
+    // chunks after it. Once the estimate exceeds a budget
+    // (`engageSleepingNanos`, or the smaller `engageSpinningNanos` when a
+    // worker is polling for work and needs no wake-up), the caller creates
     // the shared state with the chunks it ran counted as claimed and done,
     // submits the helpers, and goes on as in any run. If the job ends
     // first, no thread was disturbed and nothing was allocated but the
@@ -134,18 +136,24 @@ extension JobRun {
 
     /// Chunks per thread from which the caller starts alone.
     static let evidenceChunksPerThread = 8
-    /// Work left (estimated) that justifies asking for helpers. One value
-    /// whether or not a worker is polling for work: a lower budget when
-    /// one is would save a few microseconds on jobs of a few microseconds,
-    /// but one late timer interrupt in the caller's estimate would then
-    /// engage a helper, which keeps polling after the job, which keeps the
-    /// budget low: back-to-back tiny jobs would pay a hand-off each.
-    static let engageNanos = 20_000
+    /// Work left (estimated) that justifies waking a parked worker: it
+    /// costs the caller a futex wake and the helper arrives late (see
+    /// above), so only work well beyond that is worth sharing.
+    static let engageSleepingNanos = 20_000
+    /// Work left (estimated) that justifies handing chunks to a worker that
+    /// is polling for work: a queue push, and it arrives within about a
+    /// microsecond. Not lower: one timer interrupt between two clock reads
+    /// of a tiny job would then engage a helper, which polls again after
+    /// the job, which keeps the budget low, so back-to-back tiny jobs would
+    /// keep paying a hand-off (an empty chunk estimates at ~10 ns × chunks
+    /// left, far below this).
+    static let engageSpinningNanos = 5_000
 
     /// Runs chunks on the caller alone until the evidence says helpers pay
     /// (then continues in `runShared`) or the job is done.
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
                               task: UnsafeCurrentTask?, t0: Int) throws -> MTJobReport {
+        let budget = pool.spinningWorkers > 0 ? engageSpinningNanos : engageSleepingNanos
         let n = plan.chunkCount
         var solo = SoloShare()
         var warm = 0, nextCheck = 1
@@ -185,7 +193,7 @@ extension JobRun {
                 let estimate = solo.chunks == 1 ? (now &- solo.start) &* left / 8
                     : (now &- warm) / (solo.chunks &- 1) &* left
                 if solo.chunks == 1 { warm = now }
-                if estimate > engageNanos {
+                if estimate > budget {
                     engaged = true
                     break solo
                 }

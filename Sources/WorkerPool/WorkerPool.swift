@@ -114,6 +114,10 @@ public final class WorkerPool {
     /// Number of worker threads started and still running.
     public var startedThreads: Int { core.liveThreads.load(ordering: .relaxed) }
 
+    /// Workers polling for work at this moment (a snapshot): while it is
+    /// above 0, a submission reaches a worker without a wake-up.
+    public var spinningWorkers: Int { core.spinners.load(ordering: .relaxed) }
+
     /// The current CPU set of the pool.
     public var cpus: CPUSet { CPUSet(placement) }
 
