@@ -63,15 +63,21 @@ public struct ChecksumFormat: Sendable, Hashable {
 
     /// One output line for `name` (bytes) with digest `hex`, terminator included.
     public func line(name: [UInt8], hex: [UInt8]) -> [UInt8] {
-        let escape = !zero && Self.needsEscape(name)
         var out = [UInt8]()
         out.reserveCapacity(hex.count + name.count + 16)
+        appendLine(name: name, hex: hex, to: &out)
+        return out
+    }
+
+    /// Appends ``line(name:hex:)`` to `out`.
+    public func appendLine<H: Collection>(name: [UInt8], hex: H, to out: inout [UInt8]) where H.Element == UInt8 {
+        let escape = !zero && Self.needsEscape(name)
         if escape { out.append(0x5C) }
         if tag {
             out.append(contentsOf: algorithm.tagName.utf8)
             out.append(contentsOf: [0x20, UInt8(ascii: "(")])
             Self.appendName(name, escape: escape, to: &out)
-            out.append(contentsOf: Array(") = ".utf8))
+            out.append(contentsOf: [0x29, 0x20, 0x3D, 0x20]) // ") = "
             out.append(contentsOf: hex)
         } else {
             out.append(contentsOf: hex)
@@ -80,6 +86,5 @@ public struct ChecksumFormat: Sendable, Hashable {
             Self.appendName(name, escape: escape, to: &out)
         }
         out.append(zero ? 0 : 0x0A)
-        return out
     }
 }

@@ -66,6 +66,8 @@ public final class FileDigester: Sendable {
     public let helperCPUs: CPUSet?
     /// Bytes hashed so far by every job (for progress); relaxed: a counter.
     public let bytesHashed = Atomic<UInt64>(0)
+    /// Files (and inputs) hashed so far; relaxed: a counter.
+    public let filesHashed = Atomic<UInt64>(0)
     /// Test hook, see the internal `init`.
     let windowHook: (@Sendable (Int64) -> Void)?
     /// Free buffers; protected by its mutex.
@@ -181,6 +183,7 @@ public final class FileDigester: Sendable {
                 _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
             }
         }
+        filesHashed.add(1, ordering: .relaxed)
         return FileDigest(digest: Array(hasher.finalize()), byteCount: UInt64(offset))
     }
 
@@ -218,6 +221,19 @@ public final class FileDigester: Sendable {
 /// Lowercase hexadecimal.
 enum Hex {
     static let digits: [UInt8] = Array("0123456789abcdef".utf8)
+
+    /// Calls `body` with `bytes` in hexadecimal, in a stack buffer.
+    static func withEncoded<R>(_ bytes: [UInt8], _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bytes.count * 2) { out in
+            digits.withUnsafeBufferPointer { d in
+                for (i, b) in bytes.enumerated() {
+                    out[2 * i] = d[Int(b >> 4)]
+                    out[2 * i + 1] = d[Int(b & 15)]
+                }
+            }
+            return body(UnsafeBufferPointer(out))
+        }
+    }
 
     static func encode(_ bytes: [UInt8]) -> [UInt8] {
         var out = [UInt8]()

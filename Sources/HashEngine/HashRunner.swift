@@ -41,6 +41,9 @@ public final class HashRunner: Sendable {
     /// Set by serial callbacks when an item failed; relaxed: read only after
     /// `Shell.stop()`, which orders every callback before its return.
     let failed = Atomic<Bool>(false)
+    /// Items submitted to the shell (a group of small files counts once);
+    /// relaxed: a counter for tests and diagnostics.
+    let itemsSubmitted = Atomic<Int>(0)
     /// Shows `--progress` when enabled.
     let progress: ProgressMeter?
 
@@ -93,10 +96,12 @@ public final class HashRunner: Sendable {
         }
         progress?.start()
         let operands = options.operands.isEmpty ? [[UInt8(ascii: "-")]] : options.operands
+        var pending = PendingFiles()
         do {
             for operand in operands {
-                try submitOperand(operand, shell)
+                try submitOperand(operand, shell, &pending)
             }
+            try flush(&pending, shell)
             progress?.walkFinished()
         } catch {
             console.error("internal error: \(error)")
@@ -107,7 +112,32 @@ public final class HashRunner: Sendable {
         return failed.load(ordering: .relaxed) ? 1 : 0
     }
 
-    private func submitOperand(_ operand: [UInt8], _ shell: Shell) throws(SerialJobsError) {
+    /// Small files found by the walker, not yet submitted: they go to the
+    /// workers as one item (see ``flush(_:_:)``).
+    ///
+    /// Why: hashing a 4–64 KiB file takes 3–50 µs, and each SerialJobs item
+    /// (two closures, a slot in the reorder window, a serial callback, an
+    /// output append) costs a few µs on top; one item per group of about
+    /// `batchBytes` of small files pays that once per group (20,000 files of
+    /// 4–64 KiB: about 10% faster). The walker does not stat files (that
+    /// cost as much as the grouping saved), so a file's size is guessed
+    /// from the mean size of the files hashed so far: while that is
+    /// `batchBytes` or more (big files, or nothing hashed yet) every file
+    /// goes alone, so work per item stays even and both workers finish
+    /// together. Order is unchanged: a group is submitted before anything
+    /// that follows it in walk order.
+    struct PendingFiles {
+        var paths: [[UInt8]] = []
+        var bytes: Int64 = 0
+    }
+
+    /// Files at most this big are grouped, up to this many bytes per group.
+    static let batchBytes: Int64 = 256 << 10
+    /// At most this many files per group.
+    static let batchFiles = 32
+
+    private func submitOperand(_ operand: [UInt8], _ shell: Shell, _ pending: inout PendingFiles) throws(SerialJobsError) {
+        try flush(&pending, shell)
         if operand == [UInt8(ascii: "-")] {
             let r: ItemOutcome
             do throws(SystemError) { r = .digest(try digester.digest(fd: 0)) } catch { r = .failure(error) }
@@ -118,26 +148,78 @@ public final class HashRunner: Sendable {
             let walker = TreeWalker(followLinks: options.dereference)
             try walker.walk(root: operand) { (entry) throws(SerialJobsError) in
                 switch entry {
-                case .file(let path): try submitFile(path, shell)
-                case .failure(let path, let e): try submit(shell, name: path) { .failure(e) }
-                case .loop(let path): try submitMessage(shell, isError: true, path: path, text: "File system loop detected; not entered")
-                case .skipped(let path, let why): try submitMessage(shell, isError: false, path: path, text: "skipped: \(why.rawValue)")
+                case .file(let path, let known):
+                    progress?.discovered(path)
+                    let size = known >= 0 ? known : expectedFileSize()
+                    guard size < Self.batchBytes else {
+                        try flush(&pending, shell)
+                        try submitFile(path, shell)
+                        return
+                    }
+                    pending.paths.append(path)
+                    pending.bytes += size
+                    if pending.paths.count >= Self.batchFiles || pending.bytes >= Self.batchBytes {
+                        try flush(&pending, shell)
+                    }
+                case .failure(let path, let e):
+                    try flush(&pending, shell)
+                    try submit(shell, name: path) { .failure(e) }
+                case .loop(let path):
+                    try flush(&pending, shell)
+                    try submitMessage(shell, isError: true, path: path, text: "File system loop detected; not entered")
+                case .skipped(let path, let why):
+                    try flush(&pending, shell)
+                    try submitMessage(shell, isError: false, path: path, text: "skipped: \(why.rawValue)")
                 }
             }
+            try flush(&pending, shell)
             return
         }
+        progress?.discovered(operand)
         try submitFile(operand, shell)
     }
 
     private func submitFile(_ path: [UInt8], _ shell: Shell) throws(SerialJobsError) {
         let digester = self.digester
-        progress?.discovered(path)
         try submit(shell, name: path) {
             do throws(SystemError) { return .digest(try digester.digest(path: path)) } catch { return .failure(error) }
         }
     }
 
+    /// The mean size of the files hashed so far (`batchBytes` before any).
+    private func expectedFileSize() -> Int64 {
+        let files = digester.filesHashed.load(ordering: .relaxed)
+        guard files > 0 else { return Self.batchBytes }
+        return Int64(digester.bytesHashed.load(ordering: .relaxed) / files)
+    }
+
+    /// Submits the pending small files as one item.
+    private func flush(_ pending: inout PendingFiles, _ shell: Shell) throws(SerialJobsError) {
+        guard !pending.paths.isEmpty else { return }
+        let paths = pending.paths
+        pending = PendingFiles()
+        if paths.count == 1 {
+            try submitFile(paths[0], shell)
+            return
+        }
+        let digester = self.digester
+        itemsSubmitted.add(1, ordering: .relaxed)
+        try shell.submit(parallel: { () -> [ItemOutcome] in
+            paths.map { path in
+                do throws(SystemError) { return .digest(try digester.digest(path: path)) } catch { return .failure(error) }
+            }
+        }, serial: { [self] (r: Result<[ItemOutcome], any Error>) in
+            switch r {
+            case .success(let outcomes): self.report(names: paths, outcomes)
+            case .failure(let e):
+                let f = ItemOutcome.failure(e as? SystemError ?? SystemError(EIO))
+                self.report(names: paths, [ItemOutcome](repeating: f, count: paths.count))
+            }
+        })
+    }
+
     private func submit(_ shell: Shell, name: [UInt8], _ work: @escaping @Sendable () -> ItemOutcome) throws(SerialJobsError) {
+        itemsSubmitted.add(1, ordering: .relaxed)
         try shell.submit(parallel: work, serial: { [self] (r: Result<ItemOutcome, any Error>) in
             switch r {
             case .success(let outcome): self.report(name: name, outcome)
@@ -158,20 +240,40 @@ public final class HashRunner: Sendable {
 
     /// Serial stage: prints one item's line or error.
     private func report(name: [UInt8], _ outcome: ItemOutcome) {
+        var out: [UInt8] = []
+        report(name: name, outcome, into: &out)
+        if !out.isEmpty { console.out(out) }
+    }
+
+    /// Serial stage: prints a group's lines (one write to the console for
+    /// all of them, unless an error message comes between).
+    private func report(names: [[UInt8]], _ outcomes: [ItemOutcome]) {
+        var out: [UInt8] = []
+        out.reserveCapacity(names.count * (options.algorithm.hexLength + 64))
+        for (name, outcome) in zip(names, outcomes) { report(name: name, outcome, into: &out) }
+        if !out.isEmpty { console.out(out) }
+    }
+
+    /// Appends `outcome`'s line for `name` to `out`; an error message is
+    /// written at once, after `out` (so the two streams keep their order).
+    private func report(name: [UInt8], _ outcome: ItemOutcome, into out: inout [UInt8]) {
         switch outcome {
         case .digest(let d):
-            let hex = Hex.encode(d.digest)
             if options.json {
-                console.out(JSONLine.line(path: name, algorithm: options.algorithm, digestHex: hex, bytes: d.byteCount, error: nil))
+                out.append(contentsOf: JSONLine.line(path: name, algorithm: options.algorithm, digestHex: Hex.encode(d.digest), bytes: d.byteCount, error: nil))
             } else {
-                console.out(options.format.line(name: name, hex: hex))
+                Hex.withEncoded(d.digest) { options.format.appendLine(name: name, hex: $0, to: &out) }
             }
             progress?.finished()
         case .failure(let e):
             failed.store(true, ordering: .relaxed)
             if options.json {
-                console.out(JSONLine.line(path: name, algorithm: options.algorithm, digestHex: nil, bytes: nil, error: e.message))
+                out.append(contentsOf: JSONLine.line(path: name, algorithm: options.algorithm, digestHex: nil, bytes: nil, error: e.message))
             } else {
+                if !out.isEmpty {
+                    console.out(out)
+                    out.removeAll(keepingCapacity: true)
+                }
                 var m = quoting.quote(name)
                 m.append(contentsOf: ": \(e.message)".utf8)
                 console.error(m)

@@ -6,8 +6,10 @@ import Musl
 
 /// What the walker found at one path, in walk order.
 public enum WalkEntry: Sendable, Hashable {
-    /// A regular file to hash.
-    case file([UInt8])
+    /// A regular file to hash, with its size when the walk saw it (-1 if
+    /// unknown): a hint for grouping small files, never trusted as the
+    /// number of bytes to hash.
+    case file([UInt8], size: Int64)
     /// A path that could not be read (directory unreadable, dangling link
     /// under `-L`, …): an error, the run fails.
     case failure([UInt8], SystemError)
@@ -57,21 +59,23 @@ public struct TreeWalker {
     }
 
     private func walkDirectory<E: Error>(_ dir: [UInt8], _ ancestors: inout [DirID], _ emit: (WalkEntry) throws(E) -> Void) throws(E) {
-        let entries: [(name: [UInt8], type: UInt8)]
+        let entries: [DirectoryEntry]
         switch Self.readDirectory(dir) {
         case .success(let list): entries = list
         case .failure(let e): try emit(.failure(dir, e)); return
         }
         let prefix: [UInt8] = dir.last == UInt8(ascii: "/") ? dir : dir + [UInt8(ascii: "/")]
-        for (name, type) in entries {
-            let path = prefix + name
-            var kind = type
+        for entry in entries {
+            let path = prefix + entry.name
+            var kind = entry.type
+            var size = entry.size
             if kind == UInt8(DT_UNKNOWN) {
                 guard let st = Self.stat(path, follow: false) else {
                     try emit(.failure(path, .current))
                     continue
                 }
                 kind = Self.direntType(st.st_mode)
+                size = Int64(st.st_size)
             }
             if kind == UInt8(DT_LNK) {
                 guard followLinks else { try emit(.skipped(path, .symbolicLink)); continue }
@@ -80,13 +84,14 @@ public struct TreeWalker {
                     continue
                 }
                 kind = Self.direntType(st.st_mode)
+                size = Int64(st.st_size)
                 if kind == UInt8(DT_DIR) {
                     let id = DirID(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
                     if ancestors.contains(id) { try emit(.loop(path)); continue }
                 }
             }
             switch Int(kind) {
-            case Int(DT_REG): try emit(.file(path))
+            case Int(DT_REG): try emit(.file(path, size: size))
             case Int(DT_DIR):
                 if followLinks, let st = Self.stat(path, follow: true) {
                     let id = DirID(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino))
@@ -131,8 +136,17 @@ public struct TreeWalker {
         return rc == 0 ? st : nil
     }
 
+    /// One directory entry: its name, `d_type`, and its size when known
+    /// (-1: the walk does not stat regular files; a stat per file costs
+    /// about as much here as the grouping of small files it would guide).
+    struct DirectoryEntry {
+        var name: [UInt8]
+        var type: UInt8
+        var size: Int64
+    }
+
     /// The entries of `dir` except `.` and `..`, sorted by name bytes.
-    static func readDirectory(_ dir: [UInt8]) -> Result<[(name: [UInt8], type: UInt8)], SystemError> {
+    static func readDirectory(_ dir: [UInt8]) -> Result<[DirectoryEntry], SystemError> {
         let fd = withCString(dir) { open($0, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         guard fd >= 0 else { return .failure(.current) }
         guard let d = fdopendir(fd) else {
@@ -141,19 +155,22 @@ public struct TreeWalker {
             return .failure(e)
         }
         defer { closedir(d) }
-        var list: [(name: [UInt8], type: UInt8)] = []
+        var list: [DirectoryEntry] = []
         while true {
             errno = 0
             guard let ent = readdir(d) else {
                 if errno != 0 { return .failure(.current) }
                 break
             }
-            let name: [UInt8] = withUnsafeBytes(of: &ent.pointee.d_name) { raw in
-                let len = strnlen(raw.baseAddress!.assumingMemoryBound(to: CChar.self), raw.count)
+            let type = ent.pointee.d_type
+            let name: [UInt8]? = withUnsafeBytes(of: &ent.pointee.d_name) { raw in
+                let c = raw.baseAddress!.assumingMemoryBound(to: CChar.self)
+                let len = strnlen(c, raw.count)
+                if (len == 1 || len == 2) && raw[0] == 0x2E && raw[len - 1] == 0x2E { return nil }
                 return Array(raw[0..<len])
             }
-            if name == [0x2E] || name == [0x2E, 0x2E] { continue }
-            list.append((name, ent.pointee.d_type))
+            guard let name else { continue }
+            list.append(DirectoryEntry(name: name, type: type, size: -1))
         }
         list.sort { $0.name.lexicographicallyPrecedes($1.name) }
         return .success(list)
