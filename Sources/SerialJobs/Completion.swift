@@ -37,8 +37,14 @@ public struct Completion<T: Sendable>: Sendable {
 @usableFromInline
 final class CompletionGuard<T: Sendable>: Sendable {
     @usableFromInline let item: TypedItem<T>
+    /// Keeps the shell alive until the item is completed (the item refers
+    /// to it unowned).
+    @usableFromInline let shell: Shell
 
-    @inlinable init(_ item: TypedItem<T>) { self.item = item }
+    @inlinable init(_ item: TypedItem<T>) {
+        self.item = item
+        shell = item.shell
+    }
 
     deinit {
         // Relaxed: a racing completion is impossible once the last handle is

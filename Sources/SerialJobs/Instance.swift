@@ -286,7 +286,10 @@ public final class Instance {
     /// is serialized (`padata_stop`, which only refused).
     public func stop() {
         accepting.store(false, ordering: .relaxed)
-        for s in shells { s.waitUntilIdle() }
+        for s in shells {
+            s.waitUntilIdle()
+            s.releaseSpentItems()
+        }
     }
 
     /// Whether the instance accepts new items.

@@ -29,10 +29,18 @@ extension Shell {
     /// Items a runner runs before giving its worker back to the pool.
     static let runnerBudget = 4096
 
-    /// Starts a runner when none runs, or when unclaimed items outnumber the
-    /// running ones and the parallel set has room for another.
+    /// Per-item time above which items are worth spreading over more than
+    /// one runner. Below it one runner keeps up with the parallel stage and
+    /// a second one only competes with it (and with the producer) for the
+    /// same cache lines and CPUs: the drain is serial anyway.
+    static let heavyItemNanoseconds: UInt64 = 1_000
+
+    /// Starts a runner when none runs, or when the items are heavy, unclaimed
+    /// ones outnumber the running runners and the parallel set has room for
+    /// another.
     @inline(__always) func startRunnersIfNeeded() {
         var r = runners.load(ordering: .sequentiallyConsistent)
+        if r > 0 && !itemsAreHeavy.load(ordering: .relaxed) { return }
         let width = instance.parallelWidth.load(ordering: .relaxed)
         while r < max(width, 1) {
             if r > 0 && ring.unclaimed <= UInt64(r) { return }
@@ -88,7 +96,10 @@ extension Shell {
             if start != 0 {
                 // Items slower than ~20 us are claimed one at a time so the
                 // last ones spread over every runner.
-                slowItems = (Parker.now() - start) / UInt64(range.count) > 20_000
+                let perItem = (Parker.now() - start) / UInt64(range.count)
+                slowItems = perItem > 20_000
+                let heavy = perItem > Shell.heavyItemNanoseconds
+                if heavy != itemsAreHeavy.load(ordering: .relaxed) { itemsAreHeavy.store(heavy, ordering: .relaxed) }
             } else {
                 slowItems = true
             }

@@ -12,7 +12,9 @@ import Synchronization
 // whatever the window size (3 and 6 are tested).
 //
 // State (W = capacity):
-//   items[t % W]  the item with ticket t, from publication until serialized.
+//   items[t % W]  the item with ticket t, from publication until serialized;
+//                 afterwards the spent object of ticket t, kept for the
+//                 producer of ticket t + W to reuse (WindowItem.swift).
 //   tags[t % W]   t + 1 once item t is completed (ready), else an older value.
 //                 Tagging with the ticket makes a stale slot unambiguous.
 //   submitted     tickets published so far (the next ticket to hand out).
@@ -26,7 +28,8 @@ import Synchronization
 //
 // Producer (under the shell's producer lock, so tickets follow lock order):
 //   t = submitted; require t - drained < W (else: busy / wait);
-//   items[t % W] = item; submitted = t + 1 (publishes the item).
+//   install item t in items[t % W] (reusing the spent object there, if it
+//   is free and of the same type); submitted = t + 1 (publishes the item).
 //   The slot is free: its previous ticket t - W was serialized, which
 //   `drained > t - W` (acquiring) shows, and the drainer cleared the slot
 //   before storing `drained` (releasing).
@@ -39,7 +42,7 @@ import Synchronization
 // Drain from n (token holder only):
 //   D1  while tags[n % W] == n + 1:        (acquiring: sees the result)
 //           run item n's serial function (or hand the token to its lane,
-//           see SerialLane.swift); clear items[n % W]; n += 1;
+//           see SerialLane.swift); the spent item stays; n += 1;
 //           every 16 items: drained = n    (seq_cst: frees the slots, and
 //                                           pairs with waiting producers)
 //       drained = n (if not yet stored)
@@ -82,8 +85,8 @@ final class ReorderWindow {
     /// The sequence number of ticket 0 (injectable for wrap tests).
     let startSequence: UInt64
 
-    // items[i]: written by the producer (slot free, under the producer lock)
-    // and by the token holder (clearing); read by runners after claiming
+    // items[i]: written by the producer (slot free, under the producer lock;
+    // it also resets a reused object there); read by runners after claiming
     // and by the token holder after seeing the ready tag. See the protocol.
     private let items: UnsafeMutablePointer<WindowItem?>
     /// Ready tags, one per slot: ticket + 1 once that ticket is completed.
@@ -126,9 +129,19 @@ final class ReorderWindow {
         t &- drained.load(ordering: .acquiring) < UInt64(capacity)
     }
 
-    /// Publishes `item` as ticket `t` (= `submitted`); requires room.
-    @inline(__always) func publish(_ item: WindowItem, ticket t: UInt64) {
-        items[slot(t)] = item
+    /// The slot of ticket `t`, for the producer to install its item in
+    /// (requires room: the slot's previous item was serialized).
+    @inline(__always) func slotPointer(_ t: UInt64) -> UnsafeMutablePointer<WindowItem?> { items + slot(t) }
+
+    /// Drops every spent item (and the closures it keeps). Only with the
+    /// producer lock held and nothing in flight (`drained == submitted`):
+    /// then no runner or drainer touches a slot.
+    func dropSpentItems() {
+        for i in 0..<capacity { items[i] = nil }
+    }
+
+    /// Publishes the item installed in ticket `t`'s slot (`t` = `submitted`).
+    @inline(__always) func publish(ticket t: UInt64) {
         submitted.store(t &+ 1, ordering: .sequentiallyConsistent)
     }
 
@@ -231,8 +244,7 @@ final class ReorderWindow {
                     }
                     return .handOff(n, item)
                 }
-                item.runSerial()
-                items[i] = nil
+                item.runSerial()  // the spent object stays for reuse
                 n &+= 1
                 unpublished &+= 1
                 if unpublished == ReorderWindow.drainedPublishInterval {

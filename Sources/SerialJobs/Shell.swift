@@ -45,6 +45,10 @@ public final class Shell {
     /// not yet finished. Changed with seq_cst: pairs with the producers'
     /// `submitted` store (see `startRunnersIfNeeded`).
     let runners = Atomic<Int>(0)
+    /// Whether the last batch a runner timed took more than
+    /// ``Shell/heavyItemNanoseconds`` per item (relaxed: a hint that only
+    /// decides whether a second runner is worth starting).
+    let itemsAreHeavy = Atomic<Bool>(false)
     /// Producers and `stop` waiting for `drained` to advance.
     let waiters = WaitList()
     /// A pending hand-off of the drain token to a lane, or 0; see
@@ -88,8 +92,10 @@ public final class Shell {
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> Submission {
-        let item = TypedItem(sync: parallel, deferred: nil, serial: serial, lane: try lane(callbackCPU), shell: self)
-        return try enqueue(item, blocking: true).unsafelyUnwrapped
+        let lane = try lane(callbackCPU)
+        return try enqueue(lane: lane, blocking: true) { p in
+            TypedItem.install(in: p, sync: parallel, deferred: nil, serial: serial, lane: lane, shell: self)
+        }.unsafelyUnwrapped
     }
 
     /// Submits one item whose parallel function finishes through a
@@ -101,8 +107,10 @@ public final class Shell {
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> Submission {
-        let item = TypedItem(sync: nil, deferred: parallel, serial: serial, lane: try lane(callbackCPU), shell: self)
-        return try enqueue(item, blocking: true).unsafelyUnwrapped
+        let lane = try lane(callbackCPU)
+        return try enqueue(lane: lane, blocking: true) { p in
+            TypedItem.install(in: p, sync: nil, deferred: parallel, serial: serial, lane: lane, shell: self)
+        }.unsafelyUnwrapped
     }
 
     /// Submits one item unless the window is full.
@@ -112,8 +120,10 @@ public final class Shell {
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> TrySubmitResult {
-        let item = TypedItem(sync: parallel, deferred: nil, serial: serial, lane: try lane(callbackCPU), shell: self)
-        return try enqueue(item, blocking: false).map(TrySubmitResult.submitted) ?? .busy
+        let lane = try lane(callbackCPU)
+        return try enqueue(lane: lane, blocking: false) { p in
+            TypedItem.install(in: p, sync: parallel, deferred: nil, serial: serial, lane: lane, shell: self)
+        }.map(TrySubmitResult.submitted) ?? .busy
     }
 
     /// Submits one item finished through a ``Completion`` unless the window
@@ -124,8 +134,10 @@ public final class Shell {
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) throws(SerialJobsError) -> TrySubmitResult {
-        let item = TypedItem(sync: nil, deferred: parallel, serial: serial, lane: try lane(callbackCPU), shell: self)
-        return try enqueue(item, blocking: false).map(TrySubmitResult.submitted) ?? .busy
+        let lane = try lane(callbackCPU)
+        return try enqueue(lane: lane, blocking: false) { p in
+            TypedItem.install(in: p, sync: nil, deferred: parallel, serial: serial, lane: lane, shell: self)
+        }.map(TrySubmitResult.submitted) ?? .busy
     }
 
     /// Submits one item, suspending (not blocking) while the window is full.
@@ -135,8 +147,10 @@ public final class Shell {
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) async throws(SerialJobsError) -> Submission {
-        let item = TypedItem(sync: parallel, deferred: nil, serial: serial, lane: try lane(callbackCPU), shell: self)
-        return try await enqueueAsync(item)
+        let lane = try lane(callbackCPU)
+        return try await enqueueAsync(lane: lane) { p in
+            TypedItem.install(in: p, sync: parallel, deferred: nil, serial: serial, lane: lane, shell: self)
+        }
     }
 
     /// Submits one item finished through a ``Completion``, suspending while
@@ -147,8 +161,10 @@ public final class Shell {
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
     ) async throws(SerialJobsError) -> Submission {
-        let item = TypedItem(sync: nil, deferred: parallel, serial: serial, lane: try lane(callbackCPU), shell: self)
-        return try await enqueueAsync(item)
+        let lane = try lane(callbackCPU)
+        return try await enqueueAsync(lane: lane) { p in
+            TypedItem.install(in: p, sync: nil, deferred: parallel, serial: serial, lane: lane, shell: self)
+        }
     }
 
     /// The serial lane for a hint.
@@ -164,27 +180,34 @@ public final class Shell {
         case stopped
     }
 
-    /// One attempt to publish `item`.
-    @inline(__always) func tryPublish(_ item: WindowItem) -> Step {
+    /// The producer's step that puts an item in a free slot (see
+    /// ``TypedItem/install(in:sync:deferred:serial:lane:shell:)``).
+    @usableFromInline typealias Install = (UnsafeMutablePointer<WindowItem?>) -> Void
+
+    /// One attempt to publish an item: `install` fills the free slot.
+    @inline(__always) func tryPublish(_ install: Install) -> Step {
         let step = producer.withLock { s -> Step in
             guard s.accepting, instance.accepting.load(ordering: .relaxed) else { return .stopped }
             let t = ring.submitted.load(ordering: .relaxed)
             guard ring.hasRoom(for: t) else { return .full(t) }
+            let p = ring.slotPointer(t)
+            install(p)
+            let item = p.pointee.unsafelyUnwrapped
             item.ticket = t
             item.sequence = ring.startSequence &+ t
-            ring.publish(item, ticket: t)
+            ring.publish(ticket: t)
             return .ok(t)
         }
         if case .ok = step { startRunnersIfNeeded() }
         return step
     }
 
-    /// Publishes `item`; returns nil when not blocking and the window is full.
-    @usableFromInline func enqueue(_ item: WindowItem, blocking: Bool) throws(SerialJobsError) -> Submission? {
+    /// Publishes an item; returns nil when not blocking and the window is full.
+    @usableFromInline func enqueue(lane: Int, blocking: Bool, _ install: Install) throws(SerialJobsError) -> Submission? {
         while true {
-            switch tryPublish(item) {
+            switch tryPublish(install) {
             case .ok(let t):
-                return Submission(sequence: ring.startSequence &+ t, callbackCPU: item.lane)
+                return Submission(sequence: ring.startSequence &+ t, callbackCPU: lane)
             case .stopped:
                 throw .stopped
             case .full(let t):
@@ -197,11 +220,11 @@ public final class Shell {
         }
     }
 
-    @usableFromInline func enqueueAsync(_ item: WindowItem) async throws(SerialJobsError) -> Submission {
+    @usableFromInline func enqueueAsync(lane: Int, _ install: Install) async throws(SerialJobsError) -> Submission {
         while true {
-            switch tryPublish(item) {
+            switch tryPublish(install) {
             case .ok(let t):
-                return Submission(sequence: ring.startSequence &+ t, callbackCPU: item.lane)
+                return Submission(sequence: ring.startSequence &+ t, callbackCPU: lane)
             case .stopped:
                 throw .stopped
             case .full(let t):
@@ -264,11 +287,27 @@ public final class Shell {
     // MARK: Lifecycle
 
     /// Refuses new items (they throw ``SerialJobsError/stopped``) and waits
-    /// until every item in flight is serialized. Called from a serial
-    /// function of this shell it only refuses (it cannot wait for itself).
+    /// until every item in flight is serialized; then what the items'
+    /// closures captured is released. Called from a serial function of this
+    /// shell it only refuses (it cannot wait for itself).
     public func stop() {
         producer.withLock { $0.accepting = false }
         waitUntilIdle()
+        releaseSpentItems()
+    }
+
+    /// Releases the spent items kept for reuse (and what their closures
+    /// captured) when nothing is in flight. Under the producer lock, so no
+    /// producer installs an item meanwhile.
+    func releaseSpentItems() {
+        if DrainContext.current === self { return }
+        producer.withLock { _ in
+            // Seq_cst: pairs with the drainer's `drained` store, so every
+            // serial function has returned and no thread uses an item.
+            if ring.drained.load(ordering: .sequentiallyConsistent) == ring.submitted.load(ordering: .relaxed) {
+                ring.dropSpentItems()
+            }
+        }
     }
 
     /// Accepts new items again after ``stop()``.

@@ -26,7 +26,26 @@ final class ResultBox<T> {
 ///    later through a ``Completion``): the result is stored, then the slot's
 ///    ready tag;
 /// 4. the drain-token holder calls ``runSerial()`` exactly once, in ticket
-///    order, and drops the item.
+///    order. The spent object stays in its slot with its closures.
+/// 5. the producer of ticket `ticket + capacity` (same slot) reuses the
+///    object when it is of the same result type and nothing else refers to
+///    it (a ``Completion`` kept after `doSerial` does), else replaces it.
+///    Either way the spent closures are released there, on the producer's
+///    thread; ``Shell/stop()`` and ``Shell/shutdown(timeout:)`` release
+///    the spent items of an idle shell.
+///
+/// Why: memory allocated by the producer (the item, the closures' contexts)
+/// and freed by a worker goes back through glibc's arena lock, and that
+/// lock was the main cost of a tiny item. Released by the producer, the
+/// closures' memory goes straight back to its thread cache and is reused
+/// for the next item's closures, in the same slot's cache lines.
+///
+/// Exclusivity: the mutable fields are `@exclusivity(unchecked)`. The
+/// hand-over protocol (producer → runner → completer → drainer → producer,
+/// each step through an atomic: `submitted`, the claim, the ready tag,
+/// `drained`) already gives one thread at a time access to them, and the
+/// run-time exclusivity checks cost about a tenth of a tiny item's time.
+/// ThreadSanitizer still checks that protocol.
 ///
 /// Speed: the runner and the drainer call the item through two function
 /// values set by ``TypedItem``'s `@inlinable` initializer, so they run code
@@ -36,12 +55,18 @@ final class ResultBox<T> {
 class WindowItem {
     /// Position in the shell's stream, counted from 0; never wraps.
     /// Written by the producer before publication, read-only afterwards.
-    @usableFromInline var ticket: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var ticket: UInt64 = 0
     /// The caller-visible sequence number: `startSequence &+ ticket`.
-    @usableFromInline var sequence: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var sequence: UInt64 = 0
     /// The serial lane (callback CPU) chosen at submission.
-    @usableFromInline let lane: Int
-    @usableFromInline let shell: Shell
+    @usableFromInline @exclusivity(unchecked) var lane: Int
+    /// Unowned: a strong reference costs two atomic updates of the shell's
+    /// reference count per item, on its slow path too, because the shell
+    /// has a side table (its instance holds it weakly). The shell outlives
+    /// every use of this field: runners, hand-offs and drains run in pool
+    /// work items that retain the shell, and a deferred item's completion
+    /// goes through its ``CompletionGuard``, which retains the shell.
+    @usableFromInline unowned(unsafe) let shell: Shell
     /// Set by the first completion; a second one traps. Exchanged with
     /// acquiring-and-releasing so that the winner's later writes are ordered
     /// after any other completer's view.
@@ -54,8 +79,8 @@ class WindowItem {
     /// The result, written by the completer before the ready tag
     /// (sequentially consistent store) and moved out by the drainer after
     /// it loaded that tag (acquiring).
-    @usableFromInline var storage = ResultStorage()
-    @usableFromInline var box: AnyObject?
+    @usableFromInline @exclusivity(unchecked) var storage = ResultStorage()
+    @usableFromInline @exclusivity(unchecked) var box: AnyObject?
 
     @inlinable
     init(lane: Int, shell: Shell, parallelEntry: @escaping (WindowItem) -> Bool, serialEntry: @escaping (WindowItem) -> Void) {
@@ -86,11 +111,14 @@ class WindowItem {
 @usableFromInline
 final class TypedItem<T: Sendable>: WindowItem {
     /// The parallel function, when it returns (or throws) its result.
-    @usableFromInline let syncBody: (@Sendable () throws -> T)?
+    /// (The three closures are set by the producer before publication and
+    /// replaced by the producer that reuses the object; see the life of an
+    /// item above.)
+    @usableFromInline @exclusivity(unchecked) var syncBody: (@Sendable () throws -> T)?
     /// The parallel function, when it hands its result to a ``Completion``,
     /// possibly later and from any thread.
-    @usableFromInline let deferredBody: (@Sendable (Completion<T>) -> Void)?
-    @usableFromInline let serial: @Sendable (Result<T, any Error>) -> Void
+    @usableFromInline @exclusivity(unchecked) var deferredBody: (@Sendable (Completion<T>) -> Void)?
+    @usableFromInline @exclusivity(unchecked) var serial: (@Sendable (Result<T, any Error>) -> Void)?
 
     @inlinable
     init(
@@ -111,6 +139,36 @@ final class TypedItem<T: Sendable>: WindowItem {
     }
 
     @usableFromInline typealias R = Result<T, any Error>
+
+    /// Installs an item in the free slot `p` for the producer: reuses the
+    /// object already there when it is a `TypedItem<T>` that nothing else
+    /// refers to, else stores a new one. The caller (holding the producer
+    /// lock, slot free) sets `ticket` and `sequence` and publishes.
+    @inlinable static func install(
+        in p: UnsafeMutablePointer<WindowItem?>,
+        sync: (@Sendable () throws -> T)?,
+        deferred: (@Sendable (Completion<T>) -> Void)?,
+        serial: @escaping @Sendable (Result<T, any Error>) -> Void,
+        lane: Int,
+        shell: Shell
+    ) {
+        if p.pointee != nil {
+            // A present slot holds a non-nil reference: same layout.
+            let q = UnsafeMutableRawPointer(p).assumingMemoryBound(to: WindowItem.self)
+            if isKnownUniquelyReferenced(&q.pointee),
+               ObjectIdentifier(type(of: q.pointee)) == ObjectIdentifier(TypedItem<T>.self) {
+                let item = unsafeDowncast(q.pointee, to: TypedItem<T>.self)
+                item.syncBody = sync
+                item.deferredBody = deferred
+                item.serial = serial
+                item.lane = lane
+                // Relaxed: published with the item by the `submitted` store.
+                item.completedFlag.store(false, ordering: .relaxed)
+                return
+            }
+        }
+        p.pointee = TypedItem(sync: sync, deferred: deferred, serial: serial, lane: lane, shell: shell)
+    }
 
     @inlinable static var fitsInline: Bool {
         MemoryLayout<R>.size <= MemoryLayout<ResultStorage>.size && MemoryLayout<R>.alignment <= 8
@@ -148,7 +206,7 @@ final class TypedItem<T: Sendable>: WindowItem {
     }
 
     @inlinable static func runSerial(_ item: TypedItem<T>) {
-        item.serial(item.take())
+        item.serial.unsafelyUnwrapped(item.take())
     }
 
     /// Stores the result and marks the item ready; traps when called twice.
