@@ -1,3 +1,4 @@
+import CHwloc
 import Synchronization
 import Topology
 import WorkerPool
@@ -54,7 +55,15 @@ extension Shell {
     }
 
     private func launchRunner() {
-        let parallel = instance.state.withLock { $0.effective.parallel }
+        var parallel = instance.state.withLock { $0.effective.parallel }
+        if !pool.isCurrentThreadWorker, parallel.count > 1 {
+            // A producer that is not a worker keeps its CPU: a runner on
+            // the same CPU would share it with the producer (the pool
+            // prefers an idle spinning worker, which may be that one)
+            // until the scheduler moves the producer.
+            let cpu = Int(mtj_current_cpu())
+            if parallel.contains(cpu) { _ = parallel.remove(cpu) }
+        }
         do {
             try pool.submit(to: parallel) { [self] in runnerLoop() }
         } catch {
@@ -105,6 +114,16 @@ extension Shell {
             }
             budget -= range.count
         }
+        if budget <= 0 && here >= 0 {
+            // Budget spent, work left: give the worker back to the pool and
+            // continue on the same CPU (still counted in `runners`). A
+            // restart through `startRunnersIfNeeded` would prefer another
+            // worker, possibly on the producer's CPU.
+            do {
+                try pool.submit(to: CPUSet([here])) { [self] in runnerLoop() }
+                return
+            } catch {}
+        }
         runners.wrappingAdd(-1, ordering: .sequentiallyConsistent)
         if ring.unclaimed > 0 { startRunnersIfNeeded() }
     }
@@ -114,19 +133,43 @@ extension Shell {
 
     /// Polls for unclaimed items or a hand-off to `here`; returns whether
     /// one appeared within ``runnerLingerNanoseconds``.
+    ///
+    /// It polls `submitted` only every ``lingerPollGap`` loads of a quiet
+    /// line, and once items appear it waits up to ``lingerBatchPolls`` more
+    /// polls for a batch of ``lingerBatch`` to build up: a runner that
+    /// re-reads `submitted` after every store of a producer streaming tiny
+    /// items steals that cache line from it on every item, and claiming
+    /// one item at a time repeats the per-batch costs for each.
     func lingerForWork(here: Int) -> Bool {
         let deadline = Parker.now() + Shell.runnerLingerNanoseconds
         var polls = 0
+        var seenSince = -1
         while true {
-            if ring.submitted.load(ordering: .relaxed) != ring.claimed.load(ordering: .relaxed) { return true }
+            let avail = ring.submitted.load(ordering: .relaxed) &- ring.claimed.load(ordering: .relaxed)
+            if avail != 0 {
+                if avail >= Shell.lingerBatch { return true }
+                if seenSince < 0 { seenSince = polls }
+                if polls - seenSince >= Shell.lingerBatchPolls { return true }
+            }
             if here >= 0 {
                 let v = handoff.load(ordering: .relaxed)
                 if v != 0 && Int(v & 0xFFFF_FFFF) - 1 == here { return true }
             }
+            // A pause on a line nobody writes while items stream, so a
+            // producer storing `submitted` finds the line still its own.
+            for _ in 0..<Shell.lingerPollGap { _ = handoffEpoch.load(ordering: .relaxed) }
             polls += 1
-            if polls & 63 == 0 && Parker.now() >= deadline { return false }
+            if polls & 3 == 0 && Parker.now() >= deadline { return false }
         }
     }
+
+    /// Unclaimed items that end a runner's linger at once.
+    static let lingerBatch: UInt64 = 16
+    /// Polls (each about ``lingerPollGap`` loads, ~0.5 µs) a lingering
+    /// runner waits for ``lingerBatch`` items once some appeared.
+    static let lingerBatchPolls = 4
+    /// Loads of a quiet line between two polls of `submitted`.
+    static let lingerPollGap = 2048
 
     /// Whether a waiting pool worker has something to do here.
     var canHelp: Bool {
@@ -149,11 +192,11 @@ extension Shell {
     @inline(__always) func runBatch(_ range: Range<UInt64>, here: Int) {
         if range.count == 1 {
             let t = range.lowerBound
-            if ring.item(t).runParallel(), ring.markReady(t) { drain(from: t, force: false, knownCPU: here) }
+            if ring.withItem(t, { $0.runParallel() }), ring.markReady(t) { drain(from: t, force: false, knownCPU: here) }
             return
         }
         var syncMask: UInt64 = 0  // claims are at most 64 tickets
-        for (k, t) in range.enumerated() where ring.item(t).runParallel() { syncMask |= 1 << UInt64(k) }
+        for (k, t) in range.enumerated() where ring.withItem(t, { $0.runParallel() }) { syncMask |= 1 << UInt64(k) }
         let base = range.lowerBound
         if let n = ring.markReady(range, completed: { t in syncMask & (1 << (t - base)) != 0 }) {
             drain(from: n, force: false, knownCPU: here)

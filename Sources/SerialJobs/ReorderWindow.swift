@@ -92,17 +92,27 @@ final class ReorderWindow {
     /// Ready tags, one per slot: ticket + 1 once that ticket is completed.
     private let tags: UnsafeMutablePointer<Atomic<UInt64>>
 
+    // The four counters below are written by different threads (producer,
+    // runners, drainer) and each sits on its own cache line: padding of
+    // 128 bytes between them (and from the read-only fields above), since
+    // the object is only 16-byte aligned. Sharing one line made every
+    // producer store evict the runners' copy of `claimed` and `token`.
+    private let pad0 = CacheLinePad()
     /// Tickets published. Written only under the producer lock (seq_cst;
     /// pairs with the runner's exit re-check and with `claim`'s acquiring
     /// load, which makes the slot contents visible to the runner).
     let submitted = Atomic<UInt64>(0)
+    private let pad1 = CacheLinePad()
     /// Tickets claimed by runners (CAS, relaxed: `submitted` orders the data).
     let claimed = Atomic<UInt64>(0)
+    private let pad2 = CacheLinePad()
     /// Tickets serialized. Stored by the token holder (seq_cst; pairs with
     /// the producers' and waiters' loads).
     let drained = Atomic<UInt64>(0)
+    private let pad3 = CacheLinePad()
     /// The drain token: (next ticket << 1) | busy.
     let token = Atomic<UInt64>(0)
+    private let pad4 = CacheLinePad()
 
     init(capacity: Int, startSequence: UInt64) {
         self.capacity = capacity
@@ -166,6 +176,15 @@ final class ReorderWindow {
 
     /// The item of a claimed (not yet completed) ticket.
     @inline(__always) func item(_ t: UInt64) -> WindowItem { items[slot(t)].unsafelyUnwrapped }
+
+    /// Calls `body` with the item in ticket `t`'s slot without retaining
+    /// it: the slot keeps it alive while the caller may use it (a claimed
+    /// or ready ticket, see the protocol), and a retain would be an atomic
+    /// update of a cache line the producer just wrote.
+    @inline(__always) func withItem<R>(_ t: UInt64, _ body: (WindowItem) -> R) -> R {
+        let raw = UnsafeRawPointer(items + slot(t)).load(as: UnsafeRawPointer.self)
+        return Unmanaged<WindowItem>.fromOpaque(raw)._withUnsafeGuaranteedRef(body)
+    }
 
     /// Number of published tickets not yet claimed.
     var unclaimed: UInt64 {
@@ -235,16 +254,17 @@ final class ReorderWindow {
         var unpublished: UInt64 = 0
         while true {
             while tags[slot(n)].load(ordering: .acquiring) == n &+ 1 {              // D1
-                let i = slot(n)
-                let item = items[i].unsafelyUnwrapped
-                guard decide(item) else {
+                guard withItem(n, { item in
+                    guard decide(item) else { return false }
+                    item.runSerial()  // the spent object stays for reuse
+                    return true
+                }) else {
                     if unpublished > 0 {
                         drained.store(n, ordering: .sequentiallyConsistent)
                         published(n)
                     }
-                    return .handOff(n, item)
+                    return .handOff(n, item(n))
                 }
-                item.runSerial()  // the spent object stays for reuse
                 n &+= 1
                 unpublished &+= 1
                 if unpublished == ReorderWindow.drainedPublishInterval {
@@ -269,6 +289,13 @@ final class ReorderWindow {
     /// Whether ticket `t` is completed but not yet serialized (reports only;
     /// racy by nature).
     func isReady(_ t: UInt64) -> Bool { tags[slot(t)].load(ordering: .relaxed) == t &+ 1 }
+}
+
+/// 120 bytes of nothing: keeps the fields around it off each other's cache
+/// lines (with the fields' own 8 bytes, 128 bytes apart).
+struct CacheLinePad {
+    let words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
 // `items` follows the hand-over protocol above; every other mutable field is

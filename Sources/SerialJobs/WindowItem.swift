@@ -152,20 +152,23 @@ final class TypedItem<T: Sendable>: WindowItem {
         lane: Int,
         shell: Shell
     ) {
-        if p.pointee != nil {
-            // A present slot holds a non-nil reference: same layout.
-            let q = UnsafeMutableRawPointer(p).assumingMemoryBound(to: WindowItem.self)
-            if isKnownUniquelyReferenced(&q.pointee),
-               ObjectIdentifier(type(of: q.pointee)) == ObjectIdentifier(TypedItem<T>.self) {
-                let item = unsafeDowncast(q.pointee, to: TypedItem<T>.self)
+        // The spent object was last touched by another core: reach it
+        // without retaining it (a retain is an atomic update of a remote
+        // cache line, the dearest thing on this path). A non-nil optional
+        // reference has the layout of the reference; a native Swift
+        // object starts with its class metadata pointer.
+        if let raw = UnsafeRawPointer(p).load(as: UnsafeRawPointer?.self),
+           raw.load(as: UnsafeRawPointer.self) == unsafeBitCast(TypedItem<T>.self as AnyClass, to: UnsafeRawPointer.self),
+           isKnownUniquelyReferenced(&UnsafeMutableRawPointer(p).assumingMemoryBound(to: WindowItem.self).pointee) {
+            Unmanaged<TypedItem<T>>.fromOpaque(raw)._withUnsafeGuaranteedRef { item in
                 item.syncBody = sync
                 item.deferredBody = deferred
                 item.serial = serial
                 item.lane = lane
                 // Relaxed: published with the item by the `submitted` store.
                 item.completedFlag.store(false, ordering: .relaxed)
-                return
             }
+            return
         }
         p.pointee = TypedItem(sync: sync, deferred: deferred, serial: serial, lane: lane, shell: shell)
     }
