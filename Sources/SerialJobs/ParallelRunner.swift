@@ -47,20 +47,21 @@ extension Shell {
             if r > 0 && ring.unclaimed <= UInt64(r) { return }
             let (won, now) = runners.compareExchange(expected: r, desired: r + 1, ordering: .sequentiallyConsistent)
             if won {
-                launchRunner()
+                launchRunner(first: r == 0)
                 return
             }
             r = now
         }
     }
 
-    private func launchRunner() {
+    private func launchRunner(first: Bool) {
         var parallel = instance.state.withLock { $0.effective.parallel }
-        if !pool.isCurrentThreadWorker, parallel.count > 1 {
-            // A producer that is not a worker keeps its CPU: a runner on
-            // the same CPU would share it with the producer (the pool
+        if first, !pool.isCurrentThreadWorker, parallel.count > 1 {
+            // A producer that is not a worker keeps its CPU: a first runner
+            // on the same CPU would share it with the producer (the pool
             // prefers an idle spinning worker, which may be that one)
-            // until the scheduler moves the producer.
+            // until the scheduler moves the producer. (Further runners run
+            // heavy items, for which the producer mostly waits.)
             let cpu = Int(mtj_current_cpu())
             if parallel.contains(cpu) { _ = parallel.remove(cpu) }
         }
@@ -83,6 +84,7 @@ extension Shell {
         var generation = instance.generation.load(ordering: .relaxed)
         var budget = Shell.runnerBudget
         var slowItems = false
+        var heavyBatches = 0
         while budget > 0 {
             if here >= 0 { takeHandOff(forCPU: here) }
             let g = instance.generation.load(ordering: .relaxed)
@@ -107,8 +109,16 @@ extension Shell {
                 // last ones spread over every runner.
                 let perItem = (Parker.now() - start) / UInt64(range.count)
                 slowItems = perItem > 20_000
-                let heavy = perItem > Shell.heavyItemNanoseconds
-                if heavy != itemsAreHeavy.load(ordering: .relaxed) { itemsAreHeavy.store(heavy, ordering: .relaxed) }
+                // Heavy after three heavy batches in a row (a first batch
+                // of cold tiny items can look heavy), light after one.
+                heavyBatches = perItem > Shell.heavyItemNanoseconds ? heavyBatches + 1 : 0
+                let heavy = heavyBatches >= 3
+                if heavy != itemsAreHeavy.load(ordering: .relaxed) {
+                    itemsAreHeavy.store(heavy, ordering: .relaxed)
+                    // A producer blocked on a full window starts no runner:
+                    // start the second one here.
+                    if heavy && ring.unclaimed > 0 { startRunnersIfNeeded() }
+                }
             } else {
                 slowItems = true
             }

@@ -67,7 +67,8 @@ class WindowItem {
     /// work items that retain the shell, and a deferred item's completion
     /// goes through its ``CompletionGuard``, which retains the shell.
     @usableFromInline unowned(unsafe) let shell: Shell
-    /// Set by the first completion; a second one traps. Exchanged with
+    /// Set by the first completion of a deferred item (through its
+    /// ``Completion``); a second one traps. Exchanged with
     /// acquiring-and-releasing so that the winner's later writes are ordered
     /// after any other completer's view.
     @usableFromInline let completedFlag = Atomic<Bool>(false)
@@ -102,8 +103,6 @@ class WindowItem {
     /// holder calls it.
     @inline(__always) func runSerial() { serialEntry(self) }
 
-    /// Whether the parallel stage has finished (for reports).
-    var isCompleted: Bool { completedFlag.load(ordering: .relaxed) }
 }
 
 /// A ``WindowItem`` for one result type. Its stored properties are function
@@ -165,8 +164,10 @@ final class TypedItem<T: Sendable>: WindowItem {
                 item.deferredBody = deferred
                 item.serial = serial
                 item.lane = lane
-                // Relaxed: published with the item by the `submitted` store.
-                item.completedFlag.store(false, ordering: .relaxed)
+                // Only a deferred item sets the flag. Relaxed: published
+                // with the item by the `submitted` store. (Checked first:
+                // a store would pull the line back from the other core.)
+                if item.completedFlag.load(ordering: .relaxed) { item.completedFlag.store(false, ordering: .relaxed) }
             }
             return
         }
@@ -198,10 +199,9 @@ final class TypedItem<T: Sendable>: WindowItem {
 
     @inlinable static func runParallel(_ item: TypedItem<T>) -> Bool {
         if let f = item.syncBody {
-            // Nobody else can complete a synchronous item: no exchange
-            // needed. The flag only feeds reports (relaxed).
+            // Nobody else can complete a synchronous item: its flag (which
+            // detects a second `doSerial`) stays unset.
             item.store(Result { try f() })
-            item.completedFlag.store(true, ordering: .relaxed)
             return true
         }
         item.deferredBody.unsafelyUnwrapped(Completion(CompletionGuard(item)))
@@ -224,11 +224,14 @@ final class TypedItem<T: Sendable>: WindowItem {
     }
 }
 
-// `ticket`/`sequence` are written before publication (under the producer
-// lock, published by the window's `submitted` store) and read-only after;
+// `ticket`/`sequence`/`lane` are written before publication (under the
+// producer lock, published by the window's `submitted` store) and read-only
+// until the object is reused, which `drained` hands back to the producer;
 // the result storage is handed over by the slot's ready tag (see
-// `storage`); `completedFlag` is atomic; the rest is immutable.
+// `storage`); `completedFlag` is atomic; `shell` and the entries are
+// immutable.
 extension WindowItem: @unchecked Sendable {}
 
-// Same hand-over rules as WindowItem; the closures are immutable.
+// Same hand-over rules as WindowItem: the closures are written by the
+// producer before publication and read-only until the object is reused.
 extension TypedItem: @unchecked Sendable {}
