@@ -1,4 +1,7 @@
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 // MARK: - The reorder window and its drain token
 //
@@ -17,7 +20,9 @@ import Synchronization
 //                 producer of ticket t + W to reuse (WindowItem.swift).
 //   tags[t % W]   t + 1 once item t is completed (ready), else an older value.
 //                 Tagging with the ticket makes a stale slot unambiguous.
-//   submitted     tickets published so far (the next ticket to hand out).
+//   reserved      (tickets handed to producers << 1) | stopped.
+//   roomLimit     drained + W as a producer last read it (a cache).
+//   submitted     tickets published so far; <= reserved >> 1.
 //   claimed       tickets taken by parallel runners so far.
 //   drained       tickets serialized so far; the window holds tickets
 //                 [drained, submitted), so submitted - drained <= W.
@@ -26,13 +31,28 @@ import Synchronization
 //                 busy = 0: nobody drains, and whoever makes ticket n ready
 //                 takes the token.
 //
-// Producer (under the shell's producer lock, so tickets follow lock order):
-//   t = submitted; require t - drained < W (else: busy / wait);
-//   install item t in items[t % W] (reusing the spent object there, if it
-//   is free and of the same type); submitted = t + 1 (publishes the item).
+// Producers (any number, no lock; Shell.tryPublish):
+//   P1  r = reserved; stopped bit set -> refuse. t = r >> 1; if
+//       t >= roomLimit (acquiring): roomLimit = drained (acquiring) + W
+//       (releasing), and t >= that -> full (busy / wait). CAS(reserved,
+//       r -> r + 2) (relaxed), else retry with the new value.
+//   P2  install item t in items[t % W] (reusing the spent object there, if
+//       it is free and of the same type); set its ticket and sequence.
+//   P3  wait until submitted == t (acquiring; only with several producers
+//       at once: the previous ticket's producer is between P1 and P3);
+//       submitted = t + 1 (seq_cst: publishes the item, see below).
 //   The slot is free: its previous ticket t - W was serialized, which
-//   `drained > t - W` (acquiring) shows, and the drainer cleared the slot
-//   before storing `drained` (releasing).
+//   `drained > t - W` shows (acquired directly, or through `roomLimit`
+//   from the producer that read it), and the drainer was done with that
+//   item before it stored `drained` (releasing). The slot is this
+//   producer's alone from P1 to P3: tickets are unique, and no runner or
+//   drainer looks at ticket t before `submitted` passes it. A runner that
+//   acquires `submitted = t + 1` sees slot t, and through the chain of P3
+//   acquire/release pairs every earlier slot too.
+//   Stop/shutdown set the stopped bit (seq_cst RMW); every ticket reserved
+//   before is published before `drained` can reach reserved >> 1, which is
+//   what they wait for. Spent items are dropped only while stopped and
+//   idle, under the shell's `lifecycle` lock that `start` takes too.
 //
 // Completion of ticket t (any thread, exactly once):
 //   C1  tags[t % W] = t + 1                (seq_cst)
@@ -85,8 +105,8 @@ final class ReorderWindow {
     /// The sequence number of ticket 0 (injectable for wrap tests).
     let startSequence: UInt64
 
-    // items[i]: written by the producer (slot free, under the producer lock;
-    // it also resets a reused object there); read by runners after claiming
+    // items[i]: written by the producer that reserved its ticket (P2; it
+    // also resets a reused object there); read by runners after claiming
     // and by the token holder after seeing the ready tag. See the protocol.
     private let items: UnsafeMutablePointer<WindowItem?>
     /// Ready tags, one per slot: ticket + 1 once that ticket is completed.
@@ -98,7 +118,15 @@ final class ReorderWindow {
     // the object is only 16-byte aligned. Sharing one line made every
     // producer store evict the runners' copy of `claimed` and `token`.
     private let pad0 = CacheLinePad()
-    /// Tickets published. Written only under the producer lock (seq_cst;
+    /// Tickets reserved by producers, shifted left by one; bit 0 set while
+    /// the shell is stopped (no reservations). CAS by producers (relaxed:
+    /// `submitted` publishes), `bitwiseOr`/`And` by stop/start.
+    let reserved = Atomic<UInt64>(0)
+    /// `drained + capacity` as some producer last read it: tickets below it
+    /// fit without reading `drained`, a line the drainer writes. Releasing
+    /// store, acquiring load: passes the `drained` acquisition on.
+    let roomLimit = Atomic<UInt64>(0)
+    /// Tickets published, in ticket order (seq_cst;
     /// pairs with the runner's exit re-check and with `claim`'s acquiring
     /// load, which makes the slot contents visible to the runner).
     let submitted = Atomic<UInt64>(0)
@@ -132,26 +160,32 @@ final class ReorderWindow {
 
     @inline(__always) func slot(_ ticket: UInt64) -> Int { Int(ticket % UInt64(capacity)) }
 
-    // MARK: Producer side (under the shell's producer lock)
+    // MARK: Producer side (P1-P3 in Shell.tryPublish)
 
-    /// Whether ticket `t` (the next to hand out) fits in the window.
-    @inline(__always) func hasRoom(for t: UInt64) -> Bool {
-        t &- drained.load(ordering: .acquiring) < UInt64(capacity)
-    }
 
     /// The slot of ticket `t`, for the producer to install its item in
     /// (requires room: the slot's previous item was serialized).
     @inline(__always) func slotPointer(_ t: UInt64) -> UnsafeMutablePointer<WindowItem?> { items + slot(t) }
 
-    /// Drops every spent item (and the closures it keeps). Only with the
-    /// producer lock held and nothing in flight (`drained == submitted`):
-    /// then no runner or drainer touches a slot.
+    /// Drops every spent item (and the closures it keeps). Only while the
+    /// shell is stopped (no producer between P1 and P3) and idle
+    /// (`drained == submitted`): then no runner or drainer touches a slot.
     func dropSpentItems() {
         for i in 0..<capacity { items[i] = nil }
     }
 
-    /// Publishes the item installed in ticket `t`'s slot (`t` = `submitted`).
+    /// P3: publishes the item installed in ticket `t`'s slot, after the
+    /// producers of earlier tickets published theirs.
     @inline(__always) func publish(ticket t: UInt64) {
+        // Acquiring: pairs with the previous producer's store, so a runner
+        // that acquires our store sees that producer's slot too.
+        if submitted.load(ordering: .acquiring) != t {
+            var spins = 0
+            while submitted.load(ordering: .acquiring) != t {
+                spins += 1
+                if spins >= 64 { sched_yield() }  // that producer was preempted
+            }
+        }
         submitted.store(t &+ 1, ordering: .sequentiallyConsistent)
     }
 

@@ -34,17 +34,10 @@ public final class Shell {
     let ring: ReorderWindow
     let pool: WorkerPool
 
-    struct ProducerState {
-        var accepting = true
-        /// The first ticket known not to fit: `drained + window` as last
-        /// read. Tickets below it fit without reading `drained`, a line the
-        /// drainer writes.
-        var limit: UInt64 = 0
-    }
-
-    /// Serializes producers: tickets follow the order in which submitters
-    /// take this lock. // protected by itself
-    let producer = Locked(ProducerState())
+    /// Serializes `start`, `stop`'s release of spent items and `shutdown`
+    /// (producers do not take it; see "Producers" in ReorderWindow.swift).
+    /// // protected by itself
+    let lifecycle = Locked(())
     /// Runners (pool work items claiming this shell's items) started and
     /// not yet finished. Changed with seq_cst: pairs with the producers'
     /// `submitted` store (see `startRunnersIfNeeded`).
@@ -188,27 +181,38 @@ public final class Shell {
     /// ``TypedItem/install(in:sync:deferred:serial:lane:shell:)``).
     @usableFromInline typealias Install = (UnsafeMutablePointer<WindowItem?>) -> Void
 
-    /// One attempt to publish an item: `install` fills the free slot.
+    /// One attempt to publish an item: `install` fills the free slot. The
+    /// protocol ("Producers") is written up in ReorderWindow.swift.
     @inline(__always) func tryPublish(_ install: Install) -> Step {
-        let step = producer.withLock { s -> Step in
-            guard s.accepting, instance.accepting.load(ordering: .relaxed) else { return .stopped }
-            let t = ring.submitted.load(ordering: .relaxed)
-            if t >= s.limit {
+        // P1: reserve ticket t.
+        var r = ring.reserved.load(ordering: .relaxed)
+        var t: UInt64
+        while true {
+            guard r & 1 == 0, instance.accepting.load(ordering: .relaxed) else { return .stopped }
+            t = r >> 1
+            if t >= ring.roomLimit.load(ordering: .acquiring) {
                 // Acquiring: pairs with the drainer's `drained` store (the
-                // slots below it are free).
-                s.limit = ring.drained.load(ordering: .acquiring) &+ UInt64(window)
-                guard t < s.limit else { return .full(t) }
+                // slots below it are free); the releasing store passes that
+                // on to producers that only read `roomLimit`.
+                let limit = ring.drained.load(ordering: .acquiring) &+ UInt64(window)
+                ring.roomLimit.store(limit, ordering: .releasing)
+                guard t < limit else { return .full(t) }
             }
-            let p = ring.slotPointer(t)
-            install(p)
-            let item = p.pointee.unsafelyUnwrapped
+            let (won, now) = ring.reserved.compareExchange(expected: r, desired: r &+ 2, ordering: .relaxed)
+            if won { break }
+            r = now
+        }
+        // P2: fill slot t (this producer's alone until it publishes).
+        let p = ring.slotPointer(t)
+        install(p)
+        Unmanaged.passUnretained(p.pointee.unsafelyUnwrapped)._withUnsafeGuaranteedRef { item in
             item.ticket = t
             item.sequence = ring.startSequence &+ t
-            ring.publish(ticket: t)
-            return .ok(t)
         }
-        if case .ok = step { startRunnersIfNeeded() }
-        return step
+        // P3: publish in ticket order.
+        ring.publish(ticket: t)
+        startRunnersIfNeeded()
+        return .ok(t)
     }
 
     /// Publishes an item; returns nil when not blocking and the window is full.
@@ -337,20 +341,22 @@ public final class Shell {
     /// closures captured is released. Called from a serial function of this
     /// shell it only refuses (it cannot wait for itself).
     public func stop() {
-        producer.withLock { $0.accepting = false }
+        _ = ring.reserved.bitwiseOr(1, ordering: .sequentiallyConsistent)
         waitUntilIdle()
         releaseSpentItems()
     }
 
     /// Releases the spent items kept for reuse (and what their closures
-    /// captured) when nothing is in flight. Under the producer lock, so no
-    /// producer installs an item meanwhile.
+    /// captured) when the shell is stopped and nothing is in flight: then no
+    /// producer can reserve a ticket (``start()`` waits for `lifecycle`)
+    /// and no runner or drainer touches an item.
     func releaseSpentItems() {
         if DrainContext.current === self { return }
-        producer.withLock { _ in
+        lifecycle.withLock { _ in
             // Seq_cst: pairs with the drainer's `drained` store, so every
-            // serial function has returned and no thread uses an item.
-            if ring.drained.load(ordering: .sequentiallyConsistent) == ring.submitted.load(ordering: .relaxed) {
+            // serial function has returned.
+            let r = ring.reserved.load(ordering: .sequentiallyConsistent)
+            if r & 1 == 1, ring.drained.load(ordering: .sequentiallyConsistent) == r >> 1 {
                 ring.dropSpentItems()
             }
         }
@@ -358,17 +364,20 @@ public final class Shell {
 
     /// Accepts new items again after ``stop()``.
     public func start() {
-        producer.withLock { $0.accepting = true }
+        lifecycle.withLock { _ in
+            _ = ring.reserved.bitwiseAnd(~1, ordering: .sequentiallyConsistent)
+        }
     }
 
     /// Whether the shell accepts new items (its instance too).
     public var isAccepting: Bool {
-        producer.withLock { $0.accepting } && instance.accepting.load(ordering: .relaxed)
+        ring.reserved.load(ordering: .relaxed) & 1 == 0 && instance.accepting.load(ordering: .relaxed)
     }
 
     /// Waits until everything submitted so far is serialized.
     func waitUntilIdle() {
-        let t = producer.withLock { _ in ring.submitted.load(ordering: .relaxed) }
+        // Every reserved ticket is published before `drained` can pass it.
+        let t = ring.reserved.load(ordering: .sequentiallyConsistent) >> 1
         if DrainContext.current === self { return }
         waitForDrained(t)
     }
@@ -381,7 +390,7 @@ public final class Shell {
 
     /// The sequence number the next submitted item gets.
     public var nextSequence: UInt64 {
-        producer.withLock { _ in ring.startSequence &+ ring.submitted.load(ordering: .relaxed) }
+        ring.startSequence &+ (ring.reserved.load(ordering: .relaxed) >> 1)
     }
 
     /// `a - b` for wrapping sequence numbers: positive when `a` comes after
@@ -392,6 +401,6 @@ public final class Shell {
 }
 
 // `instance`, `window`, `index`, `placement`, `ring`, `pool` are immutable;
-// `producer` is a lock; `runners`, `handoff*` are atomics; `waiters`
+// `lifecycle` is a lock; `runners`, `handoff*` are atomics; `waiters`
 // synchronizes itself.
 extension Shell: @unchecked Sendable {}

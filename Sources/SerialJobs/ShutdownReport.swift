@@ -59,8 +59,7 @@ extension Shell {
     /// Refuses new items and waits up to `timeout` for every item in flight
     /// to be serialized; reports the items that were not.
     public func shutdown(timeout: Duration) -> ShutdownReport {
-        producer.withLock { $0.accepting = false }
-        let target = producer.withLock { _ in ring.submitted.load(ordering: .relaxed) }
+        let target = ring.reserved.bitwiseOr(1, ordering: .sequentiallyConsistent).oldValue >> 1
         let (s, a) = timeout.components
         let ns = UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
         let done = DrainContext.current === self ? false : waitForDrained(target, deadline: Parker.now() + ns)

@@ -19,8 +19,8 @@ final class ResultBox<T> {
 /// One submitted item as the reorder window holds it.
 ///
 /// Life of an item (see the protocol in `ReorderWindow.swift`):
-/// 1. the producer fills `ticket`, `sequence` under the shell's producer lock
-///    and publishes the item in its slot;
+/// 1. the producer that reserved the ticket installs the item in its slot,
+///    fills `ticket` and `sequence` and publishes it;
 /// 2. a parallel runner calls ``runParallel()`` exactly once;
 /// 3. the item is completed exactly once (synchronously by the runner, or
 ///    later through a ``Completion``): the result is stored, then the slot's
@@ -224,8 +224,9 @@ final class TypedItem<T: Sendable>: WindowItem {
     }
 }
 
-// `ticket`/`sequence`/`lane` are written before publication (under the
-// producer lock, published by the window's `submitted` store) and read-only
+// `ticket`/`sequence`/`lane` are written before publication (by the
+// producer that reserved the slot, published by the window's `submitted`
+// store) and read-only
 // until the object is reused, which `drained` hands back to the producer;
 // the result storage is handed over by the slot's ready tag (see
 // `storage`); `completedFlag` is atomic; `shell` and the entries are
