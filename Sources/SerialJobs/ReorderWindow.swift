@@ -112,8 +112,8 @@ final class ReorderWindow {
     /// Ready tags, one per slot: ticket + 1 once that ticket is completed.
     private let tags: UnsafeMutablePointer<Atomic<UInt64>>
 
-    // The four counters below are written by different threads (producer,
-    // runners, drainer) and each sits on its own cache line: padding of
+    // The counters below are written by different threads (producers,
+    // runners, drainer) and each group sits on its own cache line: padding of
     // 128 bytes between them (and from the read-only fields above), since
     // the object is only 16-byte aligned. Sharing one line made every
     // producer store evict the runners' copy of `claimed` and `token`.
@@ -126,6 +126,7 @@ final class ReorderWindow {
     /// fit without reading `drained`, a line the drainer writes. Releasing
     /// store, acquiring load: passes the `drained` acquisition on.
     let roomLimit = Atomic<UInt64>(0)
+    private let pad5 = CacheLinePad()
     /// Tickets published, in ticket order (seq_cst;
     /// pairs with the runner's exit re-check and with `claim`'s acquiring
     /// load, which makes the slot contents visible to the runner).
