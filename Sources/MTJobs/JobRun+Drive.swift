@@ -34,8 +34,8 @@ extension JobRun {
             let me = MTJobReport.Participant(
                 role: .caller, worker: WorkerPool.current, cpu: currentCPU(), numaNode: WorkerPool.current?.numaNode,
                 chunks: 1, units: job.size, busy: .nanoseconds(e - b))
-            return MTJobReport(plan: plan, threadsStarted: 1, participants: [me], spans: [],
-                               unitsCompleted: job.size, completedRanges: [r], elapsed: .nanoseconds(e - t0))
+            return MTJobReport(plan: plan, threadsStarted: 1, caller: me, helpers: [], spans: [],
+                               unitsCompleted: job.size, completedRanges: nil, elapsed: .nanoseconds(e - t0))
         }
 
         // NUMA spans, when asked for and there is more than one node.
@@ -90,13 +90,11 @@ extension JobRun {
         let elapsed = Duration.nanoseconds(monotonicNanos() - t0)
         let (firstError, helpers) = state.rare.withLock { ($0.firstError, $0.participants) }
         if let firstError { throw firstError }
-        let participants = (me.map { [$0] } ?? []) + helpers
-        let units = participants.reduce(0) { $0 + $1.units }
+        let units = helpers.reduce(me?.units ?? 0) { $0 + $1.units }
         let report = MTJobReport(
-            plan: plan, threadsStarted: started,
-            participants: participants,
+            plan: plan, threadsStarted: started, caller: me, helpers: helpers,
             spans: spans, unitsCompleted: units,
-            completedRanges: units == plan.size ? [job.start ..< job.start + job.size] : state.completedRanges(),
+            completedRanges: units == plan.size ? nil : state.completedRanges(),
             elapsed: elapsed)
         if units != plan.size { throw MTJobCancelled(report: report) }
         return report
@@ -141,13 +139,14 @@ extension JobRun {
     /// above), so only work well beyond that is worth sharing.
     static let engageSleepingNanos = 20_000
     /// Work left (estimated) that justifies handing chunks to a worker that
-    /// is polling for work: a queue push, and it arrives within about a
-    /// microsecond. Not lower: one timer interrupt between two clock reads
-    /// of a tiny job would then engage a helper, which polls again after
-    /// the job, which keeps the budget low, so back-to-back tiny jobs would
-    /// keep paying a hand-off (an empty chunk estimates at ~10 ns × chunks
-    /// left, far below this).
-    static let engageSpinningNanos = 5_000
+    /// is polling for work: a queue push, and it arrives within a
+    /// microsecond or two, so a few times that. Not lower: a caller slowed
+    /// a little (a timer interrupt between two clock reads, a debug build)
+    /// would then engage a helper for a tiny job; the helper polls again
+    /// after the job, which keeps the budget low, so back-to-back tiny jobs
+    /// would keep paying a hand-off. (An empty chunk estimates at ~10 ns ×
+    /// chunks left in a release build, far below this.)
+    static let engageSpinningNanos = 10_000
 
     /// Runs chunks on the caller alone until the evidence says helpers pay
     /// (then continues in `runShared`) or the job is done.
@@ -214,13 +213,14 @@ extension JobRun {
             role: .caller, worker: info, cpu: info?.cpu ?? currentCPU(), numaNode: info?.numaNode,
             chunks: solo.chunks, units: solo.units, busy: .nanoseconds(solo.chunks > 0 ? solo.end - solo.start : 0))
         let done = job.start ..< job.start + solo.units
-        return MTJobReport(plan: plan, threadsStarted: 1, participants: [me], spans: [], unitsCompleted: solo.units,
-                           completedRanges: done.isEmpty ? [] : [done], elapsed: .nanoseconds(solo.end - t0))
+        return MTJobReport(plan: plan, threadsStarted: 1, caller: me, helpers: [], spans: [], unitsCompleted: solo.units,
+                           completedRanges: solo.units == plan.size ? nil : done.isEmpty ? [] : [done],
+                           elapsed: .nanoseconds(solo.end - t0))
     }
 
     static func emptyReport(_ plan: ChunkPlan, _ t0: Int) -> MTJobReport {
-        MTJobReport(plan: plan, threadsStarted: 0, participants: [], spans: [], unitsCompleted: 0,
-                    completedRanges: [], elapsed: .nanoseconds(monotonicNanos() - t0))
+        MTJobReport(plan: plan, threadsStarted: 0, caller: nil, helpers: [], spans: [], unitsCompleted: 0,
+                    completedRanges: plan.size == 0 ? nil : [], elapsed: .nanoseconds(monotonicNanos() - t0))
     }
 
     static func runAsync(_ job: MTJob, pool: WorkerPool) async throws -> MTJobReport {

@@ -27,24 +27,51 @@ public struct MTJobReport: Sendable {
     public let plan: ChunkPlan
     /// Threads asked for: the caller plus the helpers submitted to the pool.
     public let threadsStarted: Int
-    /// Threads that ran at least one chunk, caller included.
-    public let participants: [Participant]
+    /// Threads that ran at least one chunk, caller included (the caller
+    /// first). Built when read: a run stores its caller's record apart, so
+    /// a run on the caller alone allocates no array for its report.
+    public var participants: [Participant] {
+        guard let caller else { return helpers }
+        return [caller] + helpers
+    }
     /// The NUMA spans of a ``MTJob/numaAware`` job (empty otherwise).
     public let spans: [NUMASpan]
     /// Units whose chunks ran to completion.
     public let unitsCompleted: Int
     /// Exactly the units done, as ranges in increasing order (the whole job
     /// when nothing stopped it; after a cancellation one prefix per span).
-    public let completedRanges: [Range<Int>]
+    public var completedRanges: [Range<Int>] {
+        if let partial { return partial }
+        return plan.size > 0 ? [plan.start ..< plan.start + plan.size] : []
+    }
     /// Wall time of the run on the caller.
     public let elapsed: Duration
 
+    /// The caller's record (nil only for a job that ran nothing).
+    let caller: Participant?
+    /// The helpers that ran chunks.
+    let helpers: [Participant]
+    /// `completedRanges` when not the whole job; nil when it is.
+    let partial: [Range<Int>]?
+
+    init(plan: ChunkPlan, threadsStarted: Int, caller: Participant?, helpers: [Participant], spans: [NUMASpan],
+         unitsCompleted: Int, completedRanges: [Range<Int>]?, elapsed: Duration) {
+        self.plan = plan
+        self.threadsStarted = threadsStarted
+        self.caller = caller
+        self.helpers = helpers
+        self.spans = spans
+        self.unitsCompleted = unitsCompleted
+        partial = completedRanges
+        self.elapsed = elapsed
+    }
+
     /// Threads that ran at least one chunk, caller included.
-    public var threadsUsed: Int { participants.count }
+    public var threadsUsed: Int { (caller == nil ? 0 : 1) + helpers.count }
     /// The chunk size (see ``ChunkPlan/chunkSize``).
     public var chunkSize: Int { plan.chunkSize }
     /// Whether the one-work fast path ran the job inline.
     public var ranInline: Bool { plan.isInline }
     /// Chunks run, summed over every participant.
-    public var chunksRun: Int { participants.reduce(0) { $0 + $1.chunks } }
+    public var chunksRun: Int { helpers.reduce(caller?.chunks ?? 0) { $0 + $1.chunks } }
 }
