@@ -121,6 +121,11 @@ public final class FileDigester: Sendable {
     /// Hashes the file at `path` (bytes, no NUL), opened relative to the
     /// current directory (or to `directoryFD` when given).
     public func digest(path: [UInt8], relativeTo directoryFD: Int32 = AT_FDCWD) throws(SystemError) -> FileDigest {
+        try digest(path: path[...], relativeTo: directoryFD)
+    }
+
+    /// ``digest(path:relativeTo:)`` for part of a path (no copy).
+    func digest(path: ArraySlice<UInt8>, relativeTo directoryFD: Int32) throws(SystemError) -> FileDigest {
         let fd = path.withUnsafeBufferPointer { p in
             withUnsafeTemporaryAllocation(of: CChar.self, capacity: p.count + 1) { c in
                 for i in 0..<p.count { c[i] = CChar(bitPattern: p[i]) }

@@ -128,6 +128,9 @@ public final class HashRunner: Sendable {
     /// that follows it in walk order.
     struct PendingFiles {
         var paths: [[UInt8]] = []
+        /// Where each file is opened from: its directory and the name's
+        /// start in its path, or nil and 0 (the whole path, from here).
+        var origins: [(directory: DirectoryHandle?, nameStart: Int)] = []
         var bytes: Int64 = 0
     }
 
@@ -148,15 +151,17 @@ public final class HashRunner: Sendable {
             let walker = TreeWalker(followLinks: options.dereference)
             try walker.walk(root: operand) { (entry) throws(SerialJobsError) in
                 switch entry {
-                case .file(let path, let known):
+                case .file(let path, let known, let directory):
                     progress?.discovered(path)
                     let size = known >= 0 ? known : expectedFileSize()
+                    let nameStart = directory == nil ? 0 : (path.lastIndex(of: UInt8(ascii: "/")).map { $0 + 1 } ?? 0)
                     guard size < Self.batchBytes else {
                         try flush(&pending, shell)
-                        try submitFile(path, shell)
+                        try submitFile(path, shell, directory: directory, nameStart: nameStart)
                         return
                     }
                     pending.paths.append(path)
+                    pending.origins.append((directory, nameStart))
                     pending.bytes += size
                     if pending.paths.count >= Self.batchFiles || pending.bytes >= Self.batchBytes {
                         try flush(&pending, shell)
@@ -179,10 +184,22 @@ public final class HashRunner: Sendable {
         try submitFile(operand, shell)
     }
 
-    private func submitFile(_ path: [UInt8], _ shell: Shell) throws(SerialJobsError) {
+    private func submitFile(_ path: [UInt8], _ shell: Shell, directory: DirectoryHandle? = nil, nameStart: Int = 0) throws(SerialJobsError) {
         let digester = self.digester
         try submit(shell, name: path) {
-            do throws(SystemError) { return .digest(try digester.digest(path: path)) } catch { return .failure(error) }
+            Self.digest(digester, path, directory, nameStart)
+        }
+    }
+
+    /// Hashes `path`, opened as `path[nameStart...]` in `directory` if given.
+    private static func digest(_ digester: FileDigester, _ path: [UInt8], _ directory: DirectoryHandle?, _ nameStart: Int) -> ItemOutcome {
+        do throws(SystemError) {
+            if let directory {
+                return .digest(try digester.digest(path: path[nameStart...], relativeTo: directory.fd))
+            }
+            return .digest(try digester.digest(path: path))
+        } catch {
+            return .failure(error)
         }
     }
 
@@ -197,17 +214,16 @@ public final class HashRunner: Sendable {
     private func flush(_ pending: inout PendingFiles, _ shell: Shell) throws(SerialJobsError) {
         guard !pending.paths.isEmpty else { return }
         let paths = pending.paths
+        let origins = pending.origins
         pending = PendingFiles()
         if paths.count == 1 {
-            try submitFile(paths[0], shell)
+            try submitFile(paths[0], shell, directory: origins[0].directory, nameStart: origins[0].nameStart)
             return
         }
         let digester = self.digester
         itemsSubmitted.add(1, ordering: .relaxed)
         try shell.submit(parallel: { () -> [ItemOutcome] in
-            paths.map { path in
-                do throws(SystemError) { return .digest(try digester.digest(path: path)) } catch { return .failure(error) }
-            }
+            (0..<paths.count).map { i in Self.digest(digester, paths[i], origins[i].directory, origins[i].nameStart) }
         }, serial: { [self] (r: Result<[ItemOutcome], any Error>) in
             switch r {
             case .success(let outcomes): self.report(names: paths, outcomes)
