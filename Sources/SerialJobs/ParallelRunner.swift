@@ -21,10 +21,29 @@ import Glibc
 //             then re-read submitted (seq_cst) and start again if an
 //             unclaimed item appeared.
 // Either the producer sees the decrement (and starts a runner) or the
-// runner sees the item. A runner also leaves after `budget` items (so other
-// pool work and lane hand-offs get the worker) and when the parallel set
-// changed and its CPU left it; it restarts itself through the pool, which
-// places the new runner on the current parallel set.
+// runner sees the item. When the parallel set changed and a runner's CPU
+// left it, the runner leaves this way too, and the restart goes through
+// the pool, which places the new runner on the current parallel set.
+//
+// How many runners ("more are useful"): one while items are light. A
+// second runner only pays when the parallel functions are heavy (more than
+// `heavyItemNanoseconds` each, three timed batches in a row): for tiny
+// items the serial drain is the limit anyway, and two runners plus the
+// producer on two CPUs fight over the same cache lines and the CPUs. A
+// runner that finds items heavy starts the next runner itself (the
+// producer may be blocked on a full window and start nothing).
+//
+// Where: the first runner avoids the CPU of a producer that is not a pool
+// worker (the pool prefers an idle spinning worker, which may share the
+// producer's CPU until the scheduler moves the producer). A runner also
+// gives its worker back after `runnerBudget` items (so other pool work and
+// lane hand-offs run) and resubmits itself to the same CPU, still counted
+// in `runners`.
+//
+// Lingering: a runner that finds nothing polls for ~50 µs before leaving,
+// but reads `submitted` only every ~0.5 µs and waits briefly for a batch:
+// a runner re-reading the producer's line after every item makes every
+// producer store wait for that line to come back.
 
 extension Shell {
     /// Items a runner runs before giving its worker back to the pool.
@@ -85,6 +104,8 @@ extension Shell {
         var budget = Shell.runnerBudget
         var slowItems = false
         var heavyBatches = 0
+        var wantBatch = true
+        var timed = false  // whether a batch was timed yet
         while budget > 0 {
             if here >= 0 { takeHandOff(forCPU: here) }
             let g = instance.generation.load(ordering: .relaxed)
@@ -94,33 +115,46 @@ extension Shell {
                 generation = g
                 if here >= 0, !instance.state.withLock({ $0.effective.parallel.contains(here) }) { break }
             }
+            // Light items (timed, not heavy, see below; one runner): take
+            // everything there is, up to 64,
+            // and not fewer than `lingerBatch` unless a linger found no
+            // more: a runner that keeps one item behind a streaming
+            // producer shares its cache lines item by item. Heavier items
+            // leave a share for the other runners.
+            let light = timed && !slowItems && heavyBatches < 3
             let width = max(instance.parallelWidth.load(ordering: .relaxed), 1)
-            guard let range = ring.claim(max: slowItems ? 1 : 32, share: 2 * width) else {
+            guard let range = ring.claim(
+                max: slowItems ? 1 : (light ? 64 : 32), share: light ? 1 : 2 * width,
+                atLeast: light && wantBatch ? Shell.lingerBatch : 1
+            ) else {
                 // Linger briefly: a producer feeding items one by one would
                 // otherwise restart a runner (a pool submission and a
                 // wake-up) for nearly every item.
-                if lingerForWork(here: here) { continue }
+                if lingerForWork(here: here) {
+                    wantBatch = false
+                    continue
+                }
                 break
             }
-            let start = range.count > 1 || !slowItems ? Parker.now() : 0
+            wantBatch = true
+            // Every batch is timed (two clock reads, ~40 ns): the times
+            // decide the claim size and whether a second runner pays.
+            let start = Parker.now()
             runBatch(range, here: here)
-            if start != 0 {
-                // Items slower than ~20 us are claimed one at a time so the
-                // last ones spread over every runner.
-                let perItem = (Parker.now() - start) / UInt64(range.count)
-                slowItems = perItem > 20_000
-                // Heavy after three heavy batches in a row (a first batch
-                // of cold tiny items can look heavy), light after one.
-                heavyBatches = perItem > Shell.heavyItemNanoseconds ? heavyBatches + 1 : 0
-                let heavy = heavyBatches >= 3
-                if heavy != itemsAreHeavy.load(ordering: .relaxed) {
-                    itemsAreHeavy.store(heavy, ordering: .relaxed)
-                    // A producer blocked on a full window starts no runner:
-                    // start the second one here.
-                    if heavy && ring.unclaimed > 0 { startRunnersIfNeeded() }
-                }
-            } else {
-                slowItems = true
+            let perItem = (Parker.now() - start) / UInt64(range.count)
+            // Items slower than ~20 us are claimed one at a time so the
+            // last ones spread over every runner.
+            slowItems = perItem > 20_000
+            // Heavy after three heavy batches in a row (a first batch of
+            // cold tiny items can look heavy), light after one light one.
+            heavyBatches = perItem > Shell.heavyItemNanoseconds ? heavyBatches + 1 : 0
+            timed = true
+            let heavy = heavyBatches >= 3
+            if heavy != itemsAreHeavy.load(ordering: .relaxed) {
+                itemsAreHeavy.store(heavy, ordering: .relaxed)
+                // A producer blocked on a full window starts no runner:
+                // start the second one here.
+                if heavy && ring.unclaimed > 0 { startRunnersIfNeeded() }
             }
             budget -= range.count
         }
@@ -154,12 +188,22 @@ extension Shell {
         let deadline = Parker.now() + Shell.runnerLingerNanoseconds
         var polls = 0
         var seenSince = -1
+        var lastAvail: UInt64 = 0
+        var lastChange = 0
         while true {
             let avail = ring.submitted.load(ordering: .relaxed) &- ring.claimed.load(ordering: .relaxed)
             if avail != 0 {
                 if avail >= Shell.lingerBatch { return true }
                 if seenSince < 0 { seenSince = polls }
-                if polls - seenSince >= Shell.lingerBatchPolls { return true }
+                if avail != lastAvail {
+                    lastAvail = avail
+                    lastChange = polls
+                }
+                // Take what is there once the stream pauses (a lone item
+                // waits about a microsecond) or after the longest wait.
+                if polls - lastChange >= Shell.lingerQuietPolls || polls - seenSince >= Shell.lingerBatchPolls {
+                    return true
+                }
             }
             if here >= 0 {
                 let v = handoff.load(ordering: .relaxed)
@@ -176,8 +220,14 @@ extension Shell {
     /// Unclaimed items that end a runner's linger at once.
     static let lingerBatch: UInt64 = 16
     /// Polls (each about ``lingerPollGap`` loads, ~0.5 µs) a lingering
-    /// runner waits for ``lingerBatch`` items once some appeared.
-    static let lingerBatchPolls = 4
+    /// runner waits at most for ``lingerBatch`` items once some appeared,
+    /// while more keep coming: a runner that takes every item as it
+    /// appears stays one slot behind the producer, on the cache lines it
+    /// is writing, and both slow down several times.
+    static let lingerBatchPolls = 40
+    /// Polls without a new item after which a lingering runner takes what
+    /// there is (so a lone item is not held back).
+    static let lingerQuietPolls = 3
     /// Loads of a quiet line between two polls of `submitted`.
     static let lingerPollGap = 2048
 

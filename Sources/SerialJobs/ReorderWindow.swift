@@ -193,14 +193,14 @@ final class ReorderWindow {
     // MARK: Runner side
 
     /// Claims consecutive unclaimed tickets: `available / share` of them,
-    /// at least 1 and at most `max`.
-    @inline(__always) func claim(max: Int, share: Int) -> Range<UInt64>? {
+    /// at least 1 and at most `max`; nothing unless `atLeast` are available.
+    @inline(__always) func claim(max: Int, share: Int, atLeast: UInt64 = 1) -> Range<UInt64>? {
         var c = claimed.load(ordering: .relaxed)
         while true {
             // Acquiring: pairs with `publish`'s store, so the claimed slots'
             // items are visible.
             let s = submitted.load(ordering: .acquiring)
-            guard c < s else { return nil }
+            guard c < s, s - c >= atLeast else { return nil }
             let avail = s - c
             let k = Swift.max(1, Swift.min(UInt64(max), avail / UInt64(share)))
             let (won, now) = claimed.compareExchange(expected: c, desired: c + k, ordering: .relaxed)
