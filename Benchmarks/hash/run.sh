@@ -13,7 +13,11 @@
 # wall time gives MB/s = file bytes / seconds / 1e6. The per-core SHA-256 limit
 # is `openssl speed -evp sha256 -bytes 1048576 -seconds 1`, median of 3.
 # Environment: MTRUN=path (default: release build of this package),
-# JOBS=2 (xargs -P, hashdeep -j; mtrun uses every CPU), SUBSETS="big medium small".
+# JOBS=2 (xargs -P, hashdeep -j; mtrun uses every CPU), SUBSETS="big medium small"
+# (a subset of them leaves the other columns empty). On a shared machine run it
+# under /work/scratch/quiet.sh, one subset at a time: the page cache of the
+# 4.4 GB corpus is only warm right after the `cat`, since memory reclaim
+# (DAMON, balloon) evicts cold file pages.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 MODE=${1:-FULL}
@@ -103,11 +107,14 @@ echo "|---|---|---|---|"
 for i in "${!LABELS[@]}"; do
   echo "| ${LABELS[$i]} | ${MBS[big,$i]:-} | ${MBS[medium,$i]:-} | ${MBS[small,$i]:-} |"
 done
+ratio() { # a b -> a/b with two decimals, empty when either is missing
+  if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; fi
+}
 best() { # fastest SHA-256 peer for a subset (rows 2..7)
-  local m=0; for i in 2 3 4 5 6 7; do v=${MBS[$1,$i]:-0}; [ "$v" -gt "$m" ] && m=$v; done; echo $m
+  local m=0; for i in 2 3 4 5 6 7; do v=${MBS[$1,$i]:-0}; [ "$v" -gt "$m" ] && m=$v; done; if [ "$m" -gt 0 ]; then echo $m; fi
 }
 echo
 echo "| ratio | 2 GiB file | 8 MiB files | small files |"
 echo "|---|---|---|---|"
-echo "| mtrun / fastest SHA-256 peer | $(awk -v a="${MBS[big,0]}" -v b="$(best big)" 'BEGIN{printf "%.2f", a/b}') | $(awk -v a="${MBS[medium,0]}" -v b="$(best medium)" 'BEGIN{printf "%.2f", a/b}') | $(awk -v a="${MBS[small,0]}" -v b="$(best small)" 'BEGIN{printf "%.2f", a/b}') |"
-echo "| mtrun / openssl speed x CPUs used | $(awk -v a="${MBS[big,0]}" -v l="$LIMIT" 'BEGIN{printf "%.2f", a/l}') (1 core: one file cannot be split) | $(awk -v a="${MBS[medium,0]}" -v l="$LIMIT" -v n="$ncpu" 'BEGIN{printf "%.2f", a/(l*n)}') | $(awk -v a="${MBS[small,0]}" -v l="$LIMIT" -v n="$ncpu" 'BEGIN{printf "%.2f", a/(l*n)}') |"
+echo "| mtrun / fastest SHA-256 peer | $(ratio "${MBS[big,0]:-}" "$(best big)") | $(ratio "${MBS[medium,0]:-}" "$(best medium)") | $(ratio "${MBS[small,0]:-}" "$(best small)") |"
+echo "| mtrun / openssl speed x CPUs used | $(ratio "${MBS[big,0]:-}" "$LIMIT") (1 core: one file cannot be split) | $(ratio "${MBS[medium,0]:-}" "$(awk -v l="$LIMIT" -v n="$ncpu" 'BEGIN{print l*n}')") | $(ratio "${MBS[small,0]:-}" "$(awk -v l="$LIMIT" -v n="$ncpu" 'BEGIN{print l*n}')") |"
