@@ -5,12 +5,12 @@ import WorkerPool
 /// caller's share and the report (the body of `padata_do_multithreaded`).
 extension JobRun {
     static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?) throws -> MTJobReport {
-        // The current task is looked up once (one runtime call, not two).
-        try withUnsafeCurrentTask { task in try run(job, pool: pool, extraCancel: extraCancel, task: task) }
+        // Whether the caller runs in a Task, looked up once.
+        try run(job, pool: pool, extraCancel: extraCancel, inTask: isInTask())
     }
 
     private static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                            task: UnsafeCurrentTask?) throws -> MTJobReport {
+                            inTask: Bool) throws -> MTJobReport {
         try job.validate()
         let t0 = monotonicNanos()
         // Both given: no need to read (copy) the pool's topology.
@@ -20,7 +20,7 @@ extension JobRun {
                              maxThreads: sizing.maxThreads, loadBalanceFactor: job.loadBalanceFactor)
         // Size 0: nothing to do, nothing called.
         if plan.chunkCount == 0 { return emptyReport(plan, t0) }
-        if job.cancellation?.isCancelled == true || extraCancel?.isCancelled == true || task?.isCancelled == true {
+        if job.cancellation?.isCancelled == true || extraCancel?.isCancelled == true || (inTask && Task.isCancelled) {
             throw MTJobCancelled(report: emptyReport(plan, t0))
         }
         // One work: "cut to the chase" — run inline, touch no thread, no
@@ -50,7 +50,7 @@ extension JobRun {
                 ?? spans.indices.max { spans[$0].chunks.count < spans[$1].chunks.count } ?? 0
             helperNodes = NUMASpanPlan.helperNodes(spans: spans, callerSpan: home)
         } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
-            return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, task: task, t0: t0)
+            return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0)
         }
         return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, t0: t0,
                              spans: spans, home: home, helperNodes: helperNodes, solo: SoloShare())
@@ -151,7 +151,7 @@ extension JobRun {
     /// Runs chunks on the caller alone until the evidence says helpers pay
     /// (then continues in `runShared`) or the job is done.
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                              task: UnsafeCurrentTask?, t0: Int) throws -> MTJobReport {
+                              inTask: Bool, t0: Int) throws -> MTJobReport {
         let budget = pool.spinningWorkers > 0 ? engageSpinningNanos : engageSleepingNanos
         let n = plan.chunkCount
         var solo = SoloShare()
@@ -160,15 +160,12 @@ extension JobRun {
         let body = job.threadFunction
         let progress = job.progress
         var engaged = false
-        // `UnsafeCurrentTask` is resilient: testing the optional per chunk
-        // costs three generic witness calls. Test it once, then ask the
-        // runtime only when there is a task. That question costs ~30 ns
+        // The runtime is asked only when there is a task. That costs ~30 ns
         // (a runtime call that retains and releases the task), more than
         // an empty chunk: once the first check shows chunks under a
         // microsecond, it is asked every 16th chunk (the handles, two
         // loads, still every chunk). Cancellation stays prompt: 16 such
         // chunks take under 16 µs.
-        let inTask = task != nil
         var taskPollMask = 0
         let watched = cancel != nil || extraCancel != nil || inTask
         // Chunk bounds computed incrementally: chunk 0 ends at `firstEnd`,

@@ -269,20 +269,13 @@ final class JobRun {
     @discardableResult
     func participate(home: Int, role: MTJobReport.Participant.Role, checkTask: Bool,
                      prior: SoloShare = SoloShare()) -> MTJobReport.Participant? {
-        if checkTask {
-            withUnsafeCurrentTask { task in claimLoop(home: home, role: role, task: task, prior: prior) }
-        } else {
-            claimLoop(home: home, role: role, task: nil, prior: prior)
-        }
+        claimLoop(home: home, role: role, inTask: checkTask && isInTask(), prior: prior)
     }
 
-    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, task: UnsafeCurrentTask?,
+    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, inTask: Bool,
                            prior: SoloShare) -> MTJobReport.Participant? {
         var chunks = 0, units = 0, skippedChunks = 0
         var t0 = prior.start, t1 = prior.end
-        // Testing the resilient optional `task` per chunk would cost generic
-        // witness calls: test it once, then ask the runtime.
-        let inTask = task != nil
         let watched = cancel != nil || extraCancel != nil || inTask
         claiming: while let batch = claim(home: home) {
             for k in batch {
@@ -365,6 +358,16 @@ final class JobRun {
 // `rare` is a pthread lock (Locked); `semaphore`
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
+
+/// Whether the calling thread runs a Task. Pattern matching, not `!= nil`:
+/// `UnsafeCurrentTask` is resilient, and comparing the optional goes through
+/// generic `Equatable` and value-witness copies (~100 ns).
+func isInTask() -> Bool {
+    withUnsafeCurrentTask { task -> Bool in
+        if case .some = task { return true }
+        return false
+    }
+}
 
 @inline(__always)
 func monotonicNanos() -> Int {

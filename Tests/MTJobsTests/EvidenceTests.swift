@@ -22,12 +22,11 @@ struct EvidenceTests {
         defer { pool.shutdown() }
         var alone = 0
         for _ in 0 ..< 40 {
-            let units = Atomic<Int>(0)
-            let r = try MTJob(size: 64, minChunk: 1, maxThreads: 2, loadBalanceFactor: 32) { range in
-                units.wrappingAdd(range.count, ordering: .relaxed)
-            }.run(on: pool)
-            let total = units.load(ordering: .relaxed)
-            #expect(total == 64 && r.unitsCompleted == 64 && r.completedRanges == [0 ..< 64])
+            // An empty body: even a debug or ThreadSanitizer build then
+            // runs a chunk in well under 300 ns (62 × 300 ns is the budget).
+            // Coverage of every unit is checked by the other suites.
+            let r = try MTJob(size: 64, minChunk: 1, maxThreads: 2, loadBalanceFactor: 32) { _ in }.run(on: pool)
+            #expect(r.unitsCompleted == 64 && r.completedRanges == [0 ..< 64])
             if r.threadsStarted == 1 {
                 alone += 1
                 #expect(r.participants.count == 1 && r.participants[0].role == .caller && r.participants[0].chunks == 64)
@@ -90,8 +89,13 @@ struct EvidenceTests {
         } catch let c as MTJobCancelled {
             #expect(c.report.completedRanges == merged(log.sorted))
             #expect(c.report.unitsCompleted == log.sorted.reduce(0) { $0 + $1.count })
-            #expect(c.report.completedRanges.first == 0 ..< c.report.unitsCompleted)
             #expect(c.report.unitsCompleted >= 11 && c.report.unitsCompleted < 640)
+            // Alone (the usual case: these chunks are tiny), what ran is one
+            // prefix. A slow build may have brought a helper in, whose
+            // claimed batch then shows as a second range.
+            if c.report.threadsStarted == 1 {
+                #expect(c.report.completedRanges == [0 ..< c.report.unitsCompleted])
+            }
         }
     }
 
