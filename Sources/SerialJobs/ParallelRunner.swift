@@ -102,8 +102,15 @@ extension Shell {
         let here = currentWorkerCPU()
         var generation = instance.generation.load(ordering: .relaxed)
         var budget = Shell.runnerBudget
-        var slowItems = false
-        var heavyBatches = 0
+        // A runner started while the shell's items are known to be heavy
+        // (a second runner, a restart) starts from that knowledge: it
+        // claims one item first instead of a share of the window (a batch
+        // of heavy items taken at once can leave the other runners idle
+        // at the end), and its first batch cannot flip the shell back to
+        // "light" (which would stop further runners from starting).
+        let knownHeavy = itemsAreHeavy.load(ordering: .relaxed)
+        var slowItems = knownHeavy
+        var heavyBatches = knownHeavy ? 3 : 0
         var wantBatch = true
         var timed = false  // whether a batch was timed yet
         while budget > 0 {
@@ -146,8 +153,12 @@ extension Shell {
             // last ones spread over every runner.
             slowItems = perItem > 20_000
             // Heavy after three heavy batches in a row (a first batch of
-            // cold tiny items can look heavy), light after one light one.
-            heavyBatches = perItem > Shell.heavyItemNanoseconds ? heavyBatches + 1 : 0
+            // cold tiny items can look heavy), or after one batch of slow
+            // items (over 20 µs each: no cold start looks like that, and
+            // waiting for three of them delays the second runner by three
+            // such items); light after one light batch.
+            heavyBatches = slowItems ? max(heavyBatches, 3)
+                : perItem > Shell.heavyItemNanoseconds ? heavyBatches + 1 : 0
             timed = true
             let heavy = heavyBatches >= 3
             if heavy != itemsAreHeavy.load(ordering: .relaxed) {

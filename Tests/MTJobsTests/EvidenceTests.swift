@@ -32,7 +32,11 @@ struct EvidenceTests {
                 #expect(r.participants.count == 1 && r.participants[0].role == .caller && r.participants[0].chunks == 64)
             }
         }
-        #expect(alone >= 10, "ran alone in \(alone) of 40 runs")
+        // Under ThreadSanitizer even an empty chunk takes long enough for the
+        // estimate to call for a helper: only the results are checked then.
+        if !underThreadSanitizer {
+            #expect(alone >= 10, "ran alone in \(alone) of 40 runs")
+        }
     }
 
     @Test("heavy chunks bring helpers in after the caller's first chunk, which stays on the caller")
