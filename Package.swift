@@ -31,7 +31,7 @@ let package = Package(
         .target(
             name: "HashEngine",
             dependencies: [
-                "SerialJobs",
+                "SerialJobs", "WorkerPool",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

@@ -5,6 +5,7 @@ import Musl
 #endif
 import SerialJobs
 import Synchronization
+import WorkerPool
 
 /// The tallies of one checksum file, kept by the serial stage.
 final class CheckTally: Sendable {
@@ -18,7 +19,7 @@ final class CheckTally: Sendable {
 
     /// Protected by its mutex (written by serial callbacks and, for
     /// `properlyFormatted`, by the submitting thread).
-    let counts = Mutex(Counts())
+    let counts = Locked(Counts())
 }
 
 /// `--check`: verify the files listed in checksum files, in parallel,

@@ -1,4 +1,5 @@
 import Synchronization
+import WorkerPool
 
 /// Standard output and standard error of one `mtrun hash` run, with the
 /// ordering coreutils gives them.
@@ -27,7 +28,7 @@ public final class Console: Sendable {
     }
 
     /// Protected by its mutex.
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Creates a console over two sinks.
     public init(programName: String = "mtrun", stdout: any OutputSink, stderr: any OutputSink) {

@@ -5,6 +5,7 @@ import Musl
 #endif
 import Crypto
 import Synchronization
+import WorkerPool
 import Topology
 
 /// The digest of one input and how many bytes it had.
@@ -71,7 +72,7 @@ public final class FileDigester: Sendable {
     /// Test hook, see the internal `init`.
     let windowHook: (@Sendable (Int64) -> Void)?
     /// Free buffers; protected by its mutex.
-    private let freeBuffers = Mutex<[ReadBuffer]>([])
+    private let freeBuffers = Locked<[ReadBuffer]>([])
 
     /// Creates a digester reading `bufferSize` bytes at a time and mapping
     /// regular files of `mapThreshold` bytes or more in windows of

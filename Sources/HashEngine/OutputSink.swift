@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import WorkerPool
 
 /// Where `mtrun hash` writes bytes: a file descriptor, or memory in tests.
 public protocol OutputSink: Sendable {
@@ -40,7 +41,7 @@ public struct FileDescriptorSink: OutputSink {
 /// Collects everything written, for tests.
 public final class MemorySink: OutputSink {
     /// Protected by its mutex.
-    private let storage = Mutex<[UInt8]>([])
+    private let storage = Locked<[UInt8]>([])
 
     /// An empty sink.
     public init() {}

@@ -4,6 +4,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import WorkerPool
 
 /// `--progress`: one status line on standard error, redrawn every 200 ms by
 /// its own thread: files done, bytes hashed, rate and, once the walk is over
@@ -24,7 +25,7 @@ final class ProgressMeter: Sendable {
     /// Tells the thread to exit; release pairs with the thread's acquire load.
     let stopping = Atomic<Bool>(false)
     /// The drawing thread; protected by its mutex.
-    private let thread = Mutex<pthread_t?>(nil)
+    private let thread = Locked<pthread_t?>(nil)
     let startTime: Double
 
     init(console: Console, digester: FileDigester) {
