@@ -152,7 +152,7 @@ extension JobRun {
     /// (then continues in `runShared`) or the job is done.
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
                               inTask: Bool, t0: Int) throws -> MTJobReport {
-        let budget = pool.spinningWorkers > 0 ? engageSpinningNanos : engageSleepingNanos
+        let budget = job.evidenceBudgetNanos ?? (pool.spinningWorkers > 0 ? engageSpinningNanos : engageSleepingNanos)
         let n = plan.chunkCount
         var solo = SoloShare()
         var warm = 0, nextCheck = 1

@@ -80,6 +80,11 @@ public struct MTJob: Sendable {
     /// An explicit cancel handle; see ``MTJobCancelHandle``.
     public var cancellation: MTJobCancelHandle?
 
+    /// Tests only: the work-left budget of "helpers on evidence" (see
+    /// `JobRun+Drive.swift`) instead of the library's, so that a test of
+    /// the mechanism does not depend on how fast the build runs a chunk.
+    var evidenceBudgetNanos: Int?
+
     /// The thread function, called once per chunk with a half-open range of
     /// units, on the caller or on a pool worker, possibly at the same time
     /// as other chunks. It may throw: the first error stops new chunks and

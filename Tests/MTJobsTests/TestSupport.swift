@@ -3,11 +3,6 @@ import Synchronization
 @testable import MTJobs
 import WorkerPool
 
-/// Whether this test binary runs under ThreadSanitizer (its runtime is
-/// linked in): every instrumented call then costs far more, so tests about
-/// how fast something is judged to be cannot hold.
-let underThreadSanitizer = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "__tsan_init") != nil
-
 /// Long stress runs only with `MTJ_STRESS=1`.
 let stress = ProcessInfo.processInfo.environment["MTJ_STRESS"] == "1"
 
