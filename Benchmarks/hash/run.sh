@@ -4,6 +4,8 @@
 #   Benchmarks/hash/run.sh           full run (about 3-4 minutes on 2 cores)
 #   Benchmarks/hash/run.sh QUICK     1 run per command (a smoke test)
 #
+# The last row, floor.c, is the floor: OpenSSL SHA-256 on mmap-ed files, one
+# thread per CPU, no ordering or output.
 # Corpus: one 2 GiB file, 200 files of 8 MiB, 20,000 files of 4-64 KiB in
 # nested directories (deterministic content, /work/shared/peers/cpp/mkcorpus.c).
 # /tmp/peers-corpus is reused when complete; otherwise it is generated into
@@ -38,6 +40,10 @@ elif ! { [ -f "$CORPUS/.spec" ] && grep -q "^$SPEC" "$CORPUS/.spec"; }; then
   sync
 fi
 
+# The floor (floor.c) needs OpenSSL's headers.
+[ -f /usr/include/openssl/evp.h ] || { echo "installing libssl-dev" >&2; apt-get install -y libssl-dev >/dev/null; }
+gcc -O2 -o /tmp/mtrun-hash-floor "$ROOT/Benchmarks/hash/floor.c" -lcrypto -lpthread
+
 if [ -z "${MTRUN:-}" ]; then
   (cd "$ROOT" && swift build -c release --product mtrun >&2)
   MTRUN="$ROOT/.build/release/mtrun"
@@ -65,6 +71,7 @@ declare -a LABELS=(
   "openssl dgst -sha256, find | xargs -0 -P$JOBS"
   "hashdeep -c sha256 -r -j$JOBS"
   "rhash --sha256 -r"
+  "floor: mmap + OpenSSL SHA-256, 1 thread per CPU, no output (C, floor.c)"
 )
 cmd() { # label-index subset-dir files-per-batch
   local d=$2 n=$3
@@ -77,6 +84,7 @@ cmd() { # label-index subset-dir files-per-batch
     5) echo "find $d -type f -print0 | xargs -0 -P$JOBS -n $n openssl dgst -sha256" ;;
     6) echo "hashdeep -c sha256 -r -j$JOBS $d" ;;
     7) echo "rhash --sha256 -r $d" ;;
+    8) echo "find $d -type f -print0 | /tmp/mtrun-hash-floor $(nproc) -" ;;
   esac
 }
 
@@ -87,7 +95,7 @@ for s in ${SUBSETS:-big medium small}; do
   per=$(( (nfiles + 7) / 8 ))
   for i in "${!LABELS[@]}"; do
     # xargs -P only differs from one process when there are several files.
-    if [ "$s" = big ] && { [ "$i" = 3 ] || [ "$i" = 5 ]; }; then continue; fi
+    if [ "$s" = big ] && { [ "$i" = 3 ] || [ "$i" = 5 ] || [ "$i" = 8 ]; }; then continue; fi
     c=$(cmd "$i" "$d" "$per")
     find "$d" -type f -print0 | xargs -0 cat > /dev/null
     hyperfine --runs "$RUNS" --warmup 0 --style none --export-json "$OUT/h.json" "$c > /dev/null" >/dev/null 2>&1
@@ -117,4 +125,5 @@ echo
 echo "| ratio | 2 GiB file | 8 MiB files | small files |"
 echo "|---|---|---|---|"
 echo "| mtrun / fastest SHA-256 peer | $(ratio "${MBS[big,0]:-}" "$(best big)") | $(ratio "${MBS[medium,0]:-}" "$(best medium)") | $(ratio "${MBS[small,0]:-}" "$(best small)") |"
+echo "| mtrun / floor (floor.c) |  | $(ratio "${MBS[medium,0]:-}" "${MBS[medium,8]:-}") | $(ratio "${MBS[small,0]:-}" "${MBS[small,8]:-}") |"
 echo "| mtrun / openssl speed x CPUs used | $(ratio "${MBS[big,0]:-}" "$LIMIT") (1 core: one file cannot be split) | $(ratio "${MBS[medium,0]:-}" "$(awk -v l="$LIMIT" -v n="$ncpu" 'BEGIN{print l*n}')") | $(ratio "${MBS[small,0]:-}" "$(awk -v l="$LIMIT" -v n="$ncpu" 'BEGIN{print l*n}')") |"

@@ -212,7 +212,7 @@ public final class FileDigester: Sendable {
         }
         while offset < size {
             let length = Int(min(Int64(windowSize), size - offset))
-            guard let w = FileWindow.map(fd: fd, offset: offset, length: length) else { break }
+            guard let w = FileWindow.map(fd: fd, offset: offset, length: length, populate: false) else { break }
             windowHook?(w.offset)
             let ok = w.hash(into: &hasher, fd: fd)
             w.unmap()

@@ -140,7 +140,7 @@ final class WindowMapper {
             let offset = mappedEnd
             let length = Int(min(Int64(windowSize), size - offset))
             pthread_mutex_unlock(mutex)
-            let w = FileWindow.map(fd: fd, offset: offset, length: length)
+            let w = FileWindow.map(fd: fd, offset: offset, length: length, populate: true)
             pthread_mutex_lock(mutex)
             if let w {
                 ready.append(w)

@@ -122,8 +122,11 @@ extension Shell {
                 generation = g
                 if here >= 0, !instance.state.withLock({ $0.effective.parallel.contains(here) }) { break }
             }
-            // Light items (timed, not heavy, see below; one runner): take
-            // everything there is, up to 64,
+            // The first batch is one item: until it is timed nothing says
+            // what an item costs, and a share of the window taken blind
+            // (a dozen 8 ms files, say) keeps the second runner from
+            // starting for that long. Light items (timed, not heavy, see
+            // below; one runner): take everything there is, up to 64,
             // and not fewer than `lingerBatch` unless a linger found no
             // more: a runner that keeps one item behind a streaming
             // producer shares its cache lines item by item. Heavier items
@@ -131,7 +134,7 @@ extension Shell {
             let light = timed && !slowItems && heavyBatches < 3
             let width = max(instance.parallelWidth.load(ordering: .relaxed), 1)
             guard let range = ring.claim(
-                max: slowItems ? 1 : (light ? 64 : 32), share: light ? 1 : 2 * width,
+                max: slowItems || !timed ? 1 : (light ? 64 : 32), share: light ? 1 : 2 * width,
                 atLeast: light && wantBatch ? Shell.lingerBatch : 1
             ) else {
                 // Linger briefly: a producer feeding items one by one would

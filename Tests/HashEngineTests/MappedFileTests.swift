@@ -99,8 +99,9 @@ struct MappedFileTests {
         #expect(d.digest == HashAlgorithm.sha256.digest(of: first + more))
     }
 
-    @Test("a window read under the guard after its file was emptied reports the fault and leaves the hasher as it was")
-    func guardReportsFault() throws {
+    @Test("a window read under the guard after its file was emptied reports the fault and leaves the hasher as it was",
+          arguments: [true, false])
+    func guardReportsFault(populate: Bool) throws {
         let t = TempDir()
         defer { t.remove() }
         let p = t.write("w", "")
@@ -108,7 +109,7 @@ struct MappedFileTests {
         let fd = cString(p) { open($0, O_RDWR) }
         #expect(fd >= 0)
         defer { close(fd) }
-        let w = try #require(FileWindow.map(fd: fd, offset: 0, length: 8 * Self.page))
+        let w = try #require(FileWindow.map(fd: fd, offset: 0, length: 8 * Self.page, populate: populate))
         defer { w.unmap() }
         #expect(ftruncate(fd, off_t(Self.page / 2)) == 0)
         var hasher = SHA256()
