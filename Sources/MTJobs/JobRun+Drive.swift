@@ -160,12 +160,13 @@ extension JobRun {
         let body = job.threadFunction
         let progress = job.progress
         var engaged = false
-        // The runtime is asked only when there is a task. That costs ~30 ns
-        // (a runtime call that retains and releases the task), more than
-        // an empty chunk: once the first check shows chunks under a
-        // microsecond, it is asked every 16th chunk (the handles, two
-        // loads, still every chunk). Cancellation stays prompt: 16 such
-        // chunks take under 16 µs.
+        // The runtime is asked only when there is a task, and not before
+        // the first chunk (`run` just asked). That costs ~30 ns (a runtime
+        // call that retains and releases the task), more than an empty
+        // chunk: once the first check shows chunks under a microsecond, it
+        // is asked every 64th chunk (the handles, two loads, still every
+        // chunk). Cancellation stays prompt: 64 such chunks take under
+        // 64 µs.
         var taskPollMask = 0
         let watched = cancel != nil || extraCancel != nil || inTask
         // Chunk bounds computed incrementally: chunk 0 ends at `firstEnd`,
@@ -175,7 +176,7 @@ extension JobRun {
         var lo = plan.start, hi = plan.firstEnd
         solo: while solo.chunks < n {
             if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true
-                || (inTask && solo.chunks & taskPollMask == 0 && Task.isCancelled)) {
+                || (inTask && solo.chunks & taskPollMask == 0 && solo.chunks != 0 && Task.isCancelled)) {
                 solo.end = monotonicNanos()
                 throw MTJobCancelled(report: soloReport(job, plan, solo, t0: t0))
             }
@@ -189,7 +190,10 @@ extension JobRun {
             progress?(solo.units)
             if solo.chunks == nextCheck && solo.chunks < n {
                 // Checks after chunks 1, 2, 8, 32, 128...: a clock read is
-                // worth a few empty chunks.
+                // worth a few empty chunks. The check after chunk 2 is
+                // there for chunks of about a microsecond (whose estimate
+                // after one cold chunk is too low to engage): it is
+                // skipped when chunk 1 took under 250 ns.
                 nextCheck = nextCheck == 1 ? 2 : nextCheck &* 4
                 let now = monotonicNanos()
                 let left = n &- solo.chunks
@@ -197,7 +201,8 @@ extension JobRun {
                     : (now &- warm) / (solo.chunks &- 1) &* left
                 if solo.chunks == 1 {
                     warm = now
-                    if now &- solo.start < 1_000 { taskPollMask = 15 }
+                    if now &- solo.start < 1_000 { taskPollMask = 63 }
+                    if now &- solo.start < 250 { nextCheck = 8 }
                 }
                 if estimate > budget {
                     engaged = true
