@@ -5,7 +5,8 @@ import WorkerPool
 //
 // Each input element (or chunk of `batch` elements) becomes one item of a
 // private shell: the transform is its parallel function, appending to the
-// output is its serial function. Results therefore come out in input order
+// output is its serial function. Single elements are submitted in runs
+// (`submit(contentsOf:)`), so no closure is allocated per element. Results therefore come out in input order
 // with at most `window` items in flight; the input is consumed lazily.
 
 /// Collects serial-stage output. Only serial functions of one shell append
@@ -19,6 +20,14 @@ final class OrderedOutput<R>: @unchecked Sendable {
 }
 
 extension Instance {
+    /// Elements that `orderedMap` with `batch: 1` collects before one
+    /// batched submit (``Shell/submit(contentsOf:callbackCPU:parallel:serial:)``):
+    /// each element is still its own item, but the closures are captured
+    /// once per run and the run's slots reserved at once. Small enough that
+    /// the input is read lazily (at most this many elements ahead of the
+    /// window) and that the runners start before the run is complete.
+    @inlinable static func orderedMapRun(window: Int) -> Int { max(1, min(window, 64)) }
+
     /// Maps `input` in parallel and returns the results in input order; the
     /// first error (the earliest in input order) stops the map and is thrown
     /// once the items in flight have finished.
@@ -43,6 +52,40 @@ extension Instance {
         let out = OrderedOutput<R>()
         let failed = Atomic<Bool>(false)
         var iterator = input.makeIterator()
+        if batch == 1 {
+            // One element per item, submitted a run at a time (see
+            // `orderedMapRun`): same items, without a closure per element.
+            let run = Instance.orderedMapRun(window: window)
+            var elements: [S.Element] = []
+            elements.reserveCapacity(run)
+            let parallel: @Sendable (S.Element) throws -> R = { e in
+                // After a failure later items are skipped, not computed.
+                if failed.load(ordering: .relaxed) { throw CancellationError() }
+                return try transform(e)
+            }
+            let serial: @Sendable (S.Element, Result<R, any Error>) -> Void = { _, r in
+                guard out.error == nil else { return }
+                switch r {
+                case .success(let v): out.values.append(v)
+                case .failure(let e):
+                    out.error = e
+                    failed.store(true, ordering: .relaxed)
+                }
+            }
+            while !failed.load(ordering: .relaxed), let e = iterator.next() {
+                elements.append(e)
+                if elements.count == run {
+                    try shell.submit(contentsOf: elements, parallel: parallel, serial: serial)
+                    elements.removeAll(keepingCapacity: true)
+                }
+            }
+            if !elements.isEmpty && !failed.load(ordering: .relaxed) {
+                try shell.submit(contentsOf: elements, parallel: parallel, serial: serial)
+            }
+            shell.stop()
+            if let e = out.error { throw e }
+            return out.values
+        }
         var chunk: [S.Element] = []
         chunk.reserveCapacity(batch)
         func flush() throws {
@@ -84,6 +127,24 @@ extension Instance {
         guard batch >= 1 else { throw .invalidWindow(batch) }
         let shell = try makeShell(window: window, placement: .anyWorker)
         let out = OrderedOutput<Result<R, any Error>>()
+        if batch == 1 {
+            // One element per item, a run at a time (see `orderedMapRun`).
+            let run = Instance.orderedMapRun(window: window)
+            var elements: [S.Element] = []
+            elements.reserveCapacity(run)
+            let parallel: @Sendable (S.Element) throws -> R = transform
+            let serial: @Sendable (S.Element, Result<R, any Error>) -> Void = { _, r in out.values.append(r) }
+            for e in input {
+                elements.append(e)
+                if elements.count == run {
+                    try shell.submit(contentsOf: elements, parallel: parallel, serial: serial)
+                    elements.removeAll(keepingCapacity: true)
+                }
+            }
+            if !elements.isEmpty { try shell.submit(contentsOf: elements, parallel: parallel, serial: serial) }
+            shell.stop()
+            return out.values
+        }
         var chunk: [S.Element] = []
         chunk.reserveCapacity(batch)
         func flush() throws(SerialJobsError) {

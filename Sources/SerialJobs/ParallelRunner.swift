@@ -266,11 +266,11 @@ extension Shell {
     @inline(__always) func runBatch(_ range: Range<UInt64>, here: Int) {
         if range.count == 1 {
             let t = range.lowerBound
-            if ring.withItem(t, { $0.runParallel() }), ring.markReady(t) { drain(from: t, force: false, knownCPU: here) }
+            if ring.withItem(t, { $0.runParallel(t) }), ring.markReady(t) { drain(from: t, force: false, knownCPU: here) }
             return
         }
         var syncMask: UInt64 = 0  // claims are at most 64 tickets
-        for (k, t) in range.enumerated() where ring.withItem(t, { $0.runParallel() }) { syncMask |= 1 << UInt64(k) }
+        for (k, t) in range.enumerated() where ring.withItem(t, { $0.runParallel(t) }) { syncMask |= 1 << UInt64(k) }
         let base = range.lowerBound
         if let n = ring.markReady(range, completed: { t in syncMask & (1 << (t - base)) != 0 }) {
             drain(from: n, force: false, knownCPU: here)

@@ -54,6 +54,41 @@ import Glibc
 //   what they wait for. Spent items are dropped only while stopped and
 //   idle, under the shell's `lifecycle` lock that `start` takes too.
 //
+// Batched producers (Shell.submit(contentsOf:), BatchSubmission.swift):
+// one call publishes a collection, each input its own ticket; P1-P3 are
+// done once per run of tickets instead of once per item.
+//   B1  r = reserved; stopped bit set -> refuse (`.stopped`, or
+//       `.batchInterrupted(submitted: n, ...)` once n inputs went in).
+//       t = r >> 1; want = min(inputs left, maxRun). If t + want >
+//       roomLimit (acquiring): roomLimit = drained (acquiring) + W
+//       (releasing), and t >= that -> full (wait as P1's producer does,
+//       for min(refill, inputs left) slots, then B1 again). k = min(want,
+//       roomLimit - t); CAS(reserved, r -> r + 2k) (relaxed), else retry.
+//       Tickets t ..< t + k are this producer's: every one of them is below
+//       the limit, so each slot's previous ticket (t + i - W) was
+//       serialized, as in P1.
+//   B2  create one RunItem for the run (its closures: the call's two, one
+//       retain each per run; inputs and results in two arrays), then per
+//       chunk of `runPublishChunk` tickets: copy the chunk's inputs in and
+//       store the run in each of its slots (the slot's retain; the spent
+//       object there is released, on this thread, as in P2).
+//   B3  publish the chunk: the run's first chunk waits until submitted ==
+//       t (as P3: earlier producers publish first); later chunks find
+//       submitted == their first ticket already (this producer stored it).
+//       submitted = chunk end (seq_cst). Then start runners as P3 does.
+//   A run is published in order and contiguously, so no other producer's
+//   ticket comes inside it; other producers' runs or items may come between
+//   two runs of one call. Everything P1-P3 guarantee holds per ticket: a
+//   runner that acquires `submitted` > t sees input t - first of the run in
+//   slot t; `stop` sees every reserved ticket published (a producer never
+//   gives up a reserved run: B2 and B3 cannot fail). A run object is freed
+//   when the last of its slots is reused or dropped; each slot is reused
+//   only after its own ticket was serialized, so the run's every ticket was.
+//   Cost per item in steady state: one input copy, one slot store (a
+//   retain and a release of a line only the producer writes), one
+//   parallel and one serial call; no allocation, no closure context, no
+//   cross-core reference count update.
+
 // Completion of ticket t (any thread, exactly once):
 //   C1  tags[t % W] = t + 1                (seq_cst)
 //   C2  if token == (t << 1) and CAS(token, t << 1 -> t << 1 | 1):
@@ -177,7 +212,12 @@ final class ReorderWindow {
 
     /// P3: publishes the item installed in ticket `t`'s slot, after the
     /// producers of earlier tickets published theirs.
-    @inline(__always) func publish(ticket t: UInt64) {
+    @inline(__always) func publish(ticket t: UInt64) { publish(from: t, to: t &+ 1) }
+
+    /// P3 / B3: publishes the items installed in the slots of tickets
+    /// `t ..< end` (reserved by one producer), after the producers of
+    /// earlier tickets published theirs.
+    @inline(__always) func publish(from t: UInt64, to end: UInt64) {
         // Acquiring: pairs with the previous producer's store, so a runner
         // that acquires our store sees that producer's slot too.
         if submitted.load(ordering: .acquiring) != t {
@@ -187,7 +227,7 @@ final class ReorderWindow {
                 if spins >= 64 { sched_yield() }  // that producer was preempted
             }
         }
-        submitted.store(t &+ 1, ordering: .sequentiallyConsistent)
+        submitted.store(end, ordering: .sequentiallyConsistent)
     }
 
     // MARK: Runner side
@@ -291,7 +331,7 @@ final class ReorderWindow {
             while tags[slot(n)].load(ordering: .acquiring) == n &+ 1 {              // D1
                 guard withItem(n, { item in
                     guard decide(item) else { return false }
-                    item.runSerial()  // the spent object stays for reuse
+                    item.runSerial(n)  // the spent object stays for reuse
                     return true
                 }) else {
                     if unpublished > 0 {

@@ -26,6 +26,13 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
     /// full: waiting would deadlock (the shell cannot drain while its serial
     /// function waits), so the submission is refused.
     case reentrantSubmitWouldDeadlock
+    /// A batched submit (``Shell/submit(contentsOf:callbackCPU:parallel:serial:)``)
+    /// was refused for the reason `cause` (``stopped`` or
+    /// ``reentrantSubmitWouldDeadlock``) after it had submitted the first
+    /// `submitted` inputs of its collection (at least one). Those are run
+    /// and serialized as usual; the rest of the collection was not
+    /// submitted. (Refused before the first input, it throws `cause`.)
+    indirect case batchInterrupted(submitted: Int, cause: SerialJobsError)
 
     public var description: String {
         switch self {
@@ -37,6 +44,8 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
         case .completionDropped(let s): return "the completion of item \(s) was dropped without doSerial"
         case .reentrantSubmitWouldDeadlock:
             return "a serial function submitted to its own full shell; waiting would deadlock"
+        case .batchInterrupted(let n, let cause):
+            return "a batched submit was refused after \(n) inputs were submitted: \(cause)"
         }
     }
 }

@@ -17,6 +17,9 @@ import WorkerPool
 /// ``TrySubmitResult/busy`` while the window is full, so memory stays
 /// bounded whatever the input length.
 ///
+/// ``submit(contentsOf:callbackCPU:parallel:serial:)`` submits a whole
+/// collection, each input its own item, for a fraction of the per-item cost.
+///
 /// Ordering uses a ring of ``window`` slots and a drain token; the protocol
 /// is written up in `ReorderWindow.swift` and in the "Reorder window"
 /// article.
@@ -213,6 +216,79 @@ public final class Shell {
         ring.publish(ticket: t)
         startRunnersIfNeeded()
         return .ok(t)
+    }
+
+    // MARK: Batched producers (B1-B3 in ReorderWindow.swift)
+
+    /// Tickets one batched reservation takes at most: bounds how long the
+    /// producers of later tickets wait in P3 for this run to be published.
+    @usableFromInline static let maxRun = 256
+    /// Tickets published per `submitted` store while a run is filled: the
+    /// runners start on a run before the producer has filled all of it.
+    @usableFromInline static let runPublishChunk = 32
+    /// What ``reserveRun(max:)`` returns as the ticket when the shell is
+    /// stopped (no ticket comes near it: tickets never wrap).
+    @usableFromInline static let stoppedTicket = UInt64.max
+
+    /// B1: reserves up to `max` consecutive tickets (and at most
+    /// ``maxRun``) with one CAS. Returns the first ticket and how many were
+    /// reserved; `(t, 0)` when the window is full at ticket `t`;
+    /// `(stoppedTicket, 0)` when the shell or instance is stopped.
+    @usableFromInline func reserveRun(max wanted: Int) -> (UInt64, Int) {
+        let want = UInt64(min(wanted, Shell.maxRun))
+        var r = ring.reserved.load(ordering: .relaxed)
+        while true {
+            guard r & 1 == 0, instance.accepting.load(ordering: .relaxed) else { return (Shell.stoppedTicket, 0) }
+            let t = r >> 1
+            // Acquiring: as in `tryPublish` (the cached limit passes on a
+            // `drained` acquisition: the slots below it are free).
+            var limit = ring.roomLimit.load(ordering: .acquiring)
+            if t &+ want > limit {
+                // Not all of the run fits below the cached limit: refresh it
+                // (acquiring: pairs with the drainer's `drained` store).
+                limit = ring.drained.load(ordering: .acquiring) &+ UInt64(window)
+                ring.roomLimit.store(limit, ordering: .releasing)
+                guard t < limit else { return (t, 0) }
+            }
+            let k = min(want, limit &- t)
+            let (won, now) = ring.reserved.compareExchange(expected: r, desired: r &+ 2 &* k, ordering: .relaxed)
+            if won { return (t, Int(k)) }
+            r = now
+        }
+    }
+
+    /// The sequence number of ticket `t`.
+    @usableFromInline func sequenceNumber(ticket t: UInt64) -> UInt64 { ring.startSequence &+ t }
+
+    /// B2-B3: stores `run` in the slots of tickets `start ..< end` (reserved
+    /// by this producer, inputs filled) and publishes them in ticket order.
+    /// `runStart`: the first chunk of a run, which may have to wait for
+    /// earlier producers (P3); later chunks follow this producer's own.
+    @usableFromInline func installAndPublish(_ run: WindowItem, from start: UInt64, to end: UInt64, runStart: Bool) {
+        var t = start
+        while t < end {
+            // Releases the spent object there (on this thread, see
+            // WindowItem), retains the run.
+            ring.slotPointer(t).pointee = run
+            t &+= 1
+        }
+        ring.publish(from: start, to: end)
+        startRunnersIfNeeded()
+    }
+
+    /// Whether the current thread runs a serial function of this shell.
+    @usableFromInline var isDraining: Bool { DrainContext.current === self }
+
+    /// Blocks until the window has room for `wanted` more items (at most
+    /// ``refill``) after a reservation found it full at ticket `t`.
+    @usableFromInline func waitForRoom(full t: UInt64, wanted: Int) {
+        let target = t &- UInt64(window) &+ min(refill, UInt64(max(wanted, 1)))
+        if !spinForDrained(target) { waitForDrained(target) }
+    }
+
+    /// Suspends until the window has room, like ``waitForRoom(full:wanted:)``.
+    @usableFromInline func waitForRoomAsync(full t: UInt64, wanted: Int) async {
+        await waitForDrainedAsync(t &- UInt64(window) &+ min(refill, UInt64(max(wanted, 1))))
     }
 
     /// Publishes an item; returns nil when not blocking and the window is full.

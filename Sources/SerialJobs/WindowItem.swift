@@ -21,11 +21,11 @@ final class ResultBox<T> {
 /// Life of an item (see the protocol in `ReorderWindow.swift`):
 /// 1. the producer that reserved the ticket installs the item in its slot,
 ///    fills `ticket` and `sequence` and publishes it;
-/// 2. a parallel runner calls ``runParallel()`` exactly once;
+/// 2. a parallel runner calls ``runParallel(_:)`` exactly once;
 /// 3. the item is completed exactly once (synchronously by the runner, or
 ///    later through a ``Completion``): the result is stored, then the slot's
 ///    ready tag;
-/// 4. the drain-token holder calls ``runSerial()`` exactly once, in ticket
+/// 4. the drain-token holder calls ``runSerial(_:)`` exactly once, in ticket
 ///    order. The spent object stays in its slot with its closures.
 /// 5. the producer of ticket `ticket + capacity` (same slot) reuses the
 ///    object when it is of the same result type and nothing else refers to
@@ -74,9 +74,11 @@ class WindowItem {
     @usableFromInline let completedFlag = Atomic<Bool>(false)
     /// Runs the parallel function; true when the item completed
     /// synchronously (its result is stored; the runner marks it ready).
-    @usableFromInline let parallelEntry: (WindowItem) -> Bool
-    /// Runs the serial function with the stored result.
-    @usableFromInline let serialEntry: (WindowItem) -> Void
+    /// (The second argument is the ticket being run: a ``RunItem`` holds a
+    /// whole run of tickets.)
+    @usableFromInline let parallelEntry: (WindowItem, UInt64) -> Bool
+    /// Runs the serial function with the stored result (of the ticket given).
+    @usableFromInline let serialEntry: (WindowItem, UInt64) -> Void
     /// The result, written by the completer before the ready tag
     /// (sequentially consistent store) and moved out by the drainer after
     /// it loaded that tag (acquiring).
@@ -84,7 +86,7 @@ class WindowItem {
     @usableFromInline @exclusivity(unchecked) var box: AnyObject?
 
     @inlinable
-    init(lane: Int, shell: Shell, parallelEntry: @escaping (WindowItem) -> Bool, serialEntry: @escaping (WindowItem) -> Void) {
+    init(lane: Int, shell: Shell, parallelEntry: @escaping (WindowItem, UInt64) -> Bool, serialEntry: @escaping (WindowItem, UInt64) -> Void) {
         self.lane = lane
         self.shell = shell
         self.parallelEntry = parallelEntry
@@ -97,11 +99,11 @@ class WindowItem {
     /// of items is marked with one token check. Returns false for deferred
     /// items, which mark themselves ready when their ``Completion`` is
     /// called.
-    @inline(__always) func runParallel() -> Bool { parallelEntry(self) }
+    @inline(__always) func runParallel(_ ticket: UInt64) -> Bool { parallelEntry(self, ticket) }
 
     /// Runs the serial function with the stored result; only the drain-token
     /// holder calls it.
-    @inline(__always) func runSerial() { serialEntry(self) }
+    @inline(__always) func runSerial(_ ticket: UInt64) { serialEntry(self, ticket) }
 
 }
 
@@ -132,8 +134,8 @@ final class TypedItem<T: Sendable>: WindowItem {
         self.serial = serial
         super.init(
             lane: lane, shell: shell,
-            parallelEntry: { TypedItem<T>.runParallel(unsafeDowncast($0, to: TypedItem<T>.self)) },
-            serialEntry: { TypedItem<T>.runSerial(unsafeDowncast($0, to: TypedItem<T>.self)) }
+            parallelEntry: { item, _ in TypedItem<T>.runParallel(unsafeDowncast(item, to: TypedItem<T>.self)) },
+            serialEntry: { item, _ in TypedItem<T>.runSerial(unsafeDowncast(item, to: TypedItem<T>.self)) }
         )
     }
 
