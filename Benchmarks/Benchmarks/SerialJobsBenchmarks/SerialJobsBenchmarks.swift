@@ -101,6 +101,21 @@ func runShell(_ shell: Shell, n: Int, _ work: @escaping @Sendable (Int) -> UInt6
     return fold.value
 }
 
+/// One run through a shell with batched submits: `n` items, `run` inputs per
+/// `submit(contentsOf:)` call, each input its own item, folded in order.
+func runBatched(_ shell: Shell, n: Int, run: Int, _ work: @escaping @Sendable (Int) -> UInt64) -> UInt64 {
+    let fold = Fold()
+    var i = 0
+    while i < n {
+        let end = min(n, i + run)
+        try! shell.submit(contentsOf: i..<end, parallel: work, serial: { _, r in fold.value = foldStep(fold.value, try! r.get()) })
+        i = end
+    }
+    shell.stop()
+    shell.start()
+    return fold.value
+}
+
 /// One run through orderedMap with `batch` elements per item.
 func runOrderedMap(_ instance: Instance, n: Int, batch: Int, window: Int, _ work: @escaping @Sendable (Int) -> UInt64) -> UInt64 {
     let results = try! instance.orderedMap(0..<n, window: window, batch: batch, work)
@@ -178,6 +193,14 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Shell.submit × 500k tiny items (window 1024, callbackCPU)", configuration: throughputConfig(5)) { b in
         record(b, items: nTiny, { runShell(laneShell, n: nTiny, tiny) }, expect: tinyFold)
     }
+    for run in [64, 256] {
+        Benchmark("Shell.submit(contentsOf:) × 500k tiny items (runs of \(run), window 1024, anyWorker)", configuration: throughputConfig(5)) { b in
+            record(b, items: nTiny, { runBatched(anyShell, n: nTiny, run: run, tiny) }, expect: tinyFold)
+        }
+    }
+    Benchmark("Instance.orderedMap × 500k tiny items (batch 1, window 1024)", configuration: throughputConfig(5)) { b in
+        record(b, items: nTiny, { runOrderedMap(instance, n: nTiny, batch: 1, window: 1024, tiny) }, expect: tinyFold)
+    }
     Benchmark("Instance.orderedMap × 500k tiny items (batch 256, window 64)", configuration: throughputConfig(5)) { b in
         record(b, items: nTiny, { runOrderedMap(instance, n: nTiny, batch: 256, window: 64, tiny) }, expect: tinyFold)
     }
@@ -194,6 +217,9 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Shell.submit × 100k SHA-256(4 KiB) (window 256, anyWorker)", configuration: throughputConfig(5)) { b in
         record(b, items: n4K, { runShell(shaShell, n: n4K, sha4K) }, expect: fold4K)
     }
+    Benchmark("Shell.submit(contentsOf:) × 100k SHA-256(4 KiB) (runs of 64, window 256, anyWorker)", configuration: throughputConfig(5)) { b in
+        record(b, items: n4K, { runBatched(shaShell, n: n4K, run: 64, sha4K) }, expect: fold4K)
+    }
     let shaLaneShell = try! instance.makeShell(window: 256, placement: .callbackCPU)
     Benchmark("Shell.submit × 100k SHA-256(4 KiB) (window 256, callbackCPU)", configuration: throughputConfig(5)) { b in
         record(b, items: n4K, { runShell(shaLaneShell, n: n4K, sha4K) }, expect: fold4K)
@@ -207,6 +233,9 @@ let benchmarks: @Sendable () -> Void = {
     let bigShell = try! instance.makeShell(window: 16, placement: .anyWorker)
     Benchmark("Shell.submit × 256 SHA-256(1 MiB) (window 16, anyWorker)", configuration: throughputConfig(5)) { b in
         record(b, items: n1M, { runShell(bigShell, n: n1M, sha1M) }, expect: fold1M)
+    }
+    Benchmark("Shell.submit(contentsOf:) × 256 SHA-256(1 MiB) (runs of 64, window 16, anyWorker)", configuration: throughputConfig(5)) { b in
+        record(b, items: n1M, { runBatched(bigShell, n: n1M, run: 64, sha1M) }, expect: fold1M)
     }
     Benchmark("Baseline TaskGroup+reorder × 256 SHA-256(1 MiB) (window 16)", configuration: throughputConfig(5)) { b in
         await recordAsync(b, items: n1M, { await runTaskGroup(n: n1M, window: 16, sha1M) }, expect: fold1M)
