@@ -234,16 +234,25 @@ struct BatchSubmitTests {
         let instance = try Instance()
         let shell = try instance.makeShell(window: 8)
         let log = InputLog<Int>()
+        // Items between the start of their parallel call and the end of
+        // their serial call: never more than the window.
         let maxInFlight = Atomic<Int>(0)
+        let live = Atomic<Int>(0)
         let n = scaled(5_000, 300_000)
         var i = 0
         while i < n {
             let k = min(n - i, 1 + i % 300)
             let s = try await shell.submitAsync(contentsOf: i..<(i + k), parallel: { v -> Int in
-                let f = shell.inFlight
-                if f > maxInFlight.load(ordering: .relaxed) { maxInFlight.store(f, ordering: .relaxed) }
+                let l = live.wrappingAdd(1, ordering: .relaxed).newValue
+                var m = maxInFlight.load(ordering: .relaxed)
+                while l > m, !maxInFlight.compareExchange(expected: m, desired: l, ordering: .relaxed).exchanged {
+                    m = maxInFlight.load(ordering: .relaxed)
+                }
                 return v
-            }, serial: { _, r in log.see(try! r.get()) })
+            }, serial: { _, r in
+                log.see(try! r.get())
+                live.wrappingAdd(-1, ordering: .relaxed)
+            })
             #expect(s.count == k && s.firstSequence == UInt64(i))
             i += k
         }
