@@ -6,6 +6,7 @@
 // the item runs, the caller sees it ran); the custom metric `submit→run`
 // is one way: from just before `submit` to the first instruction of the
 // item, both read from CLOCK_MONOTONIC.
+import CHwloc
 import Benchmark
 import Dispatch
 import Synchronization
@@ -33,11 +34,15 @@ func cpuNanos(_ clock: clockid_t) -> Int {
 final class Probe: Sendable {
     let started = Atomic<Int>(0)
     func reset() { started.store(0, ordering: .relaxed) }
-    /// Spins until the item ran; returns its start time.
+    /// Polls until the item ran; returns its start time. It yields the CPU
+    /// between polls: an item queued to a thread on this CPU (a worker
+    /// pinned here, a Dispatch thread the kernel placed here) would
+    /// otherwise wait for the end of this thread's time slice.
     func wait() -> Int {
         while true {
             let t = started.load(ordering: .acquiring)
             if t != 0 { return t }
+            sched_yield()
         }
     }
 }
@@ -81,8 +86,15 @@ let benchmarks: @Sendable () -> Void = {
 
     let pool = WorkerPool(name: "bench")
     let workers = pool.workerCount
-    // The worker the caller does not run on, when there is one.
-    let other = workers > 1 ? 1 : 0
+    // A worker on another CPU than the caller's, chosen at each submission
+    // (the benchmark thread is not pinned). A worker on the caller's own
+    // CPU would wait for the caller's spin to end: a scheduler time slice,
+    // ≈ 4 ms.
+    let workerCPUs = pool.placement
+    @Sendable func other() -> Int {
+        let here = Int(mtj_current_cpu())
+        return workerCPUs.firstIndex { $0 != here } ?? 0
+    }
     let dispatchSerial = DispatchQueue(label: "bench.serial")
 
     // MARK: submit → run, back to back (the worker is still spinning)
@@ -90,8 +102,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("WorkerPool.submit→run (empty item, worker spinning)", configuration: latencyConfig) { b in
         measure(b, idleNanos: 0) { try! pool.submit($0) }
     }
-    Benchmark("WorkerPool.submit(toWorker: \(other))→run (empty item, worker spinning)", configuration: latencyConfig) { b in
-        measure(b, idleNanos: 0) { try! pool.submit(toWorker: other, $0) }
+    Benchmark("WorkerPool.submit(toWorker: another CPU's)→run (empty item, worker spinning)", configuration: latencyConfig) { b in
+        measure(b, idleNanos: 0) { try! pool.submit(toWorker: other(), $0) }
     }
     Benchmark("DispatchQueue.global().async→run (empty item, back to back)", configuration: latencyConfig) { b in
         measure(b, idleNanos: 0) { DispatchQueue.global().async(execute: $0) }
@@ -102,8 +114,8 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("WorkerPool.submit→run (empty item, after 20 ms idle)", configuration: idleLatencyConfig) { b in
         measure(b, idleNanos: 20_000_000) { try! pool.submit($0) }
     }
-    Benchmark("WorkerPool.submit(toWorker: \(other))→run (empty item, after 20 ms idle)", configuration: idleLatencyConfig) { b in
-        measure(b, idleNanos: 20_000_000) { try! pool.submit(toWorker: other, $0) }
+    Benchmark("WorkerPool.submit(toWorker: another CPU's)→run (empty item, after 20 ms idle)", configuration: idleLatencyConfig) { b in
+        measure(b, idleNanos: 20_000_000) { try! pool.submit(toWorker: other(), $0) }
     }
     Benchmark("DispatchQueue.global().async→run (empty item, after 20 ms idle)", configuration: idleLatencyConfig) { b in
         measure(b, idleNanos: 20_000_000) { DispatchQueue.global().async(execute: $0) }
@@ -112,12 +124,13 @@ let benchmarks: @Sendable () -> Void = {
     // MARK: throughput of tiny items through one worker (SerialJobs' use)
 
     let items = 100_000
-    Benchmark("WorkerPool.submit(toWorker: \(other)) × \(items) empty items", configuration: throughputConfig) { b in
+    Benchmark("WorkerPool.submit(toWorker: another CPU's) × \(items) empty items", configuration: throughputConfig) { b in
         let done = Count()
         for _ in b.scaledIterations {
             done.value.store(0, ordering: .relaxed)
-            for _ in 0..<items { try! pool.submit(toWorker: other) { done.value.wrappingAdd(1, ordering: .relaxed) } }
-            while done.value.load(ordering: .relaxed) < items {}
+            let w = other()
+            for _ in 0..<items { try! pool.submit(toWorker: w) { done.value.wrappingAdd(1, ordering: .relaxed) } }
+            while done.value.load(ordering: .relaxed) < items { sched_yield() }
         }
     }
     Benchmark("WorkerPool.submit × \(items) empty items", configuration: throughputConfig) { b in
@@ -125,7 +138,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in b.scaledIterations {
             done.value.store(0, ordering: .relaxed)
             for _ in 0..<items { try! pool.submit { done.value.wrappingAdd(1, ordering: .relaxed) } }
-            while done.value.load(ordering: .relaxed) < items {}
+            while done.value.load(ordering: .relaxed) < items { sched_yield() }
         }
     }
     Benchmark("DispatchQueue(serial).async × \(items) empty items", configuration: throughputConfig) { b in
@@ -133,7 +146,7 @@ let benchmarks: @Sendable () -> Void = {
         for _ in b.scaledIterations {
             done.value.store(0, ordering: .relaxed)
             for _ in 0..<items { dispatchSerial.async { done.value.wrappingAdd(1, ordering: .relaxed) } }
-            while done.value.load(ordering: .relaxed) < items {}
+            while done.value.load(ordering: .relaxed) < items { sched_yield() }
         }
     }
 
