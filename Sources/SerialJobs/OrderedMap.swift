@@ -26,7 +26,7 @@ extension Instance {
     /// once per run and the run's slots reserved at once. Small enough that
     /// the input is read lazily (at most this many elements ahead of the
     /// window) and that the runners start before the run is complete.
-    @inlinable static func orderedMapRun(window: Int) -> Int { max(1, min(window, 64)) }
+    @inlinable static func orderedMapRun(window: Int) -> Int { max(1, min(window, 256)) }
 
     /// Maps `input` in parallel and returns the results in input order; the
     /// first error (the earliest in input order) stops the map and is thrown
