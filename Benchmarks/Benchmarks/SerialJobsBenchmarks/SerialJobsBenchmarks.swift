@@ -15,6 +15,7 @@
 // folded by the parent task: what a Swift programmer writes without this
 // library.
 import Benchmark
+import Dispatch
 import Crypto
 import Synchronization
 import SerialJobs
@@ -151,6 +152,23 @@ func runTaskGroup(n: Int, window: Int, batch: Int = 1, _ work: @escaping @Sendab
     }
 }
 
+/// The 2-core limit for a hashing workload, measured in the same process
+/// with the same SHA-256 and data: two threads (`concurrentPerform`) each
+/// hash every other item, no ordering, no library. Items per second.
+func twoThreadLimit(_ b: Benchmark, items: Int, _ work: @escaping @Sendable (Int) -> UInt64) {
+    for _ in b.scaledIterations {
+        let t0 = now()
+        DispatchQueue.concurrentPerform(iterations: 2) { half in
+            var acc: UInt64 = 0
+            var i = half
+            while i < items { acc ^= work(i); i += 2 }
+            blackHole(acc)
+        }
+        let dt = now() - t0
+        b.measurement(itemsPerSecond, Int(Double(items) * 1e9 / Double(dt)))
+    }
+}
+
 func record(_ b: Benchmark, items: Int, _ body: () -> UInt64, expect: UInt64) {
     for _ in b.scaledIterations {
         let t0 = now()
@@ -224,6 +242,9 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("Shell.submit × 100k SHA-256(4 KiB) (window 256, callbackCPU)", configuration: throughputConfig(5)) { b in
         record(b, items: n4K, { runShell(shaLaneShell, n: n4K, sha4K) }, expect: fold4K)
     }
+    Benchmark("Limit: 2 threads, unordered × 100k SHA-256(4 KiB) (concurrentPerform)", configuration: throughputConfig(5)) { b in
+        twoThreadLimit(b, items: n4K, sha4K)
+    }
     Benchmark("Baseline TaskGroup+reorder × 100k SHA-256(4 KiB) (window 32)", configuration: throughputConfig(5)) { b in
         await recordAsync(b, items: n4K, { await runTaskGroup(n: n4K, window: 32, sha4K) }, expect: fold4K)
     }
@@ -236,6 +257,9 @@ let benchmarks: @Sendable () -> Void = {
     }
     Benchmark("Shell.submit(contentsOf:) × 256 SHA-256(1 MiB) (runs of 64, window 16, anyWorker)", configuration: throughputConfig(5)) { b in
         record(b, items: n1M, { runBatched(bigShell, n: n1M, run: 64, sha1M) }, expect: fold1M)
+    }
+    Benchmark("Limit: 2 threads, unordered × 256 SHA-256(1 MiB) (concurrentPerform)", configuration: throughputConfig(5)) { b in
+        twoThreadLimit(b, items: n1M, sha1M)
     }
     Benchmark("Baseline TaskGroup+reorder × 256 SHA-256(1 MiB) (window 16)", configuration: throughputConfig(5)) { b in
         await recordAsync(b, items: n1M, { await runTaskGroup(n: n1M, window: 16, sha1M) }, expect: fold1M)
