@@ -52,12 +52,13 @@ extension JobRun {
         } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
             return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0)
         }
-        return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, t0: t0,
+        return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0,
                              spans: spans, home: home, helperNodes: helperNodes, solo: SoloShare())
     }
 
     /// The caller and its helpers share the chunks through a `JobRun`.
-    static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?, t0: Int,
+    static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
+                          inTask: Bool, t0: Int,
                           spans: [NUMASpan], home: Int, helperNodes: [Int], solo: SoloShare) throws -> MTJobReport {
         let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans, solo: solo)
 
@@ -68,14 +69,14 @@ extension JobRun {
         if spans.isEmpty {
             for _ in 1 ..< plan.threads {
                 do {
-                    try pool.submit { state.participate(home: 0, role: .helper, checkTask: false) }
+                    try pool.submit { state.participate(home: 0, role: .helper, inTask: false) }
                     started += 1
                 } catch { break }
             }
         } else {
             for node in helperNodes {
                 let s = spans.firstIndex { $0.node == node } ?? 0
-                let work: WorkItem = { state.participate(home: s, role: .helper, checkTask: false) }
+                let work: WorkItem = { state.participate(home: s, role: .helper, inTask: false) }
                 do {
                     do { try pool.submit(toNode: node, work) } catch { try pool.submit(work) }
                     started += 1
@@ -84,7 +85,7 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
-        let me = state.participate(home: home, role: .caller, checkTask: true, prior: solo)
+        let me = state.participate(home: home, role: .caller, inTask: inTask, prior: solo)
         state.waitForClaimedChunks(state.claimedCount())
 
         let elapsed = Duration.nanoseconds(monotonicNanos() - t0)
@@ -212,7 +213,7 @@ extension JobRun {
         }
         solo.end = monotonicNanos()
         if engaged {
-            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, t0: t0,
+            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0,
                                  spans: [], home: 0, helperNodes: [], solo: solo)
         }
         return soloReport(job, plan, solo, t0: t0)

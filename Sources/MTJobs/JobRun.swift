@@ -260,16 +260,17 @@ final class JobRun {
     // MARK: participating
 
     /// The claim loop, the same for the caller and every helper (the
-    /// kernel's `padata_mt_helper`). `checkTask`: also poll the current
-    /// Task's cancellation (the synchronous caller only). Returns this
+    /// kernel's `padata_mt_helper`). `inTask`: also poll the current
+    /// Task's cancellation (the synchronous caller, when `run` found it
+    /// runs in a Task; helpers never). Returns this
     /// participant's record when it ran or skipped a chunk (the caller's
     /// always); a helper also adds its record to `rare.participants`.
     /// `prior`: chunks the caller ran alone before the run's shared state
     /// existed (see "Helpers on evidence"), merged into its record.
     @discardableResult
-    func participate(home: Int, role: MTJobReport.Participant.Role, checkTask: Bool,
+    func participate(home: Int, role: MTJobReport.Participant.Role, inTask: Bool,
                      prior: SoloShare = SoloShare()) -> MTJobReport.Participant? {
-        claimLoop(home: home, role: role, inTask: checkTask && isInTask(), prior: prior)
+        claimLoop(home: home, role: role, inTask: inTask, prior: prior)
     }
 
     private func claimLoop(home: Int, role: MTJobReport.Participant.Role, inTask: Bool,
