@@ -187,24 +187,9 @@ public final class Shell {
     /// One attempt to publish an item: `install` fills the free slot. The
     /// protocol ("Producers") is written up in ReorderWindow.swift.
     @inline(__always) func tryPublish(_ install: Install) -> Step {
-        // P1: reserve ticket t.
-        var r = ring.reserved.load(ordering: .relaxed)
-        var t: UInt64
-        while true {
-            guard r & 1 == 0, instance.accepting.load(ordering: .relaxed) else { return .stopped }
-            t = r >> 1
-            if t >= ring.roomLimit.load(ordering: .acquiring) {
-                // Acquiring: pairs with the drainer's `drained` store (the
-                // slots below it are free); the releasing store passes that
-                // on to producers that only read `roomLimit`.
-                let limit = ring.drained.load(ordering: .acquiring) &+ UInt64(window)
-                ring.roomLimit.store(limit, ordering: .releasing)
-                guard t < limit else { return .full(t) }
-            }
-            let (won, now) = ring.reserved.compareExchange(expected: r, desired: r &+ 2, ordering: .relaxed)
-            if won { break }
-            r = now
-        }
+        // P1: reserve ticket t (a run of one; see `reserveRun`).
+        let (t, k) = reserveRun(max: 1)
+        if k == 0 { return t == Shell.stoppedTicket ? .stopped : .full(t) }
         // P2: fill slot t (this producer's alone until it publishes).
         let p = ring.slotPointer(t)
         install(p)
@@ -240,12 +225,14 @@ public final class Shell {
         while true {
             guard r & 1 == 0, instance.accepting.load(ordering: .relaxed) else { return (Shell.stoppedTicket, 0) }
             let t = r >> 1
-            // Acquiring: as in `tryPublish` (the cached limit passes on a
-            // `drained` acquisition: the slots below it are free).
+            // Acquiring: the cached limit passes on a `drained` acquisition
+            // (the slots below it are free).
             var limit = ring.roomLimit.load(ordering: .acquiring)
             if t &+ want > limit {
                 // Not all of the run fits below the cached limit: refresh it
-                // (acquiring: pairs with the drainer's `drained` store).
+                // (acquiring: pairs with the drainer's `drained` store; the
+                // releasing store passes that on to producers that only read
+                // `roomLimit`).
                 limit = ring.drained.load(ordering: .acquiring) &+ UInt64(window)
                 ring.roomLimit.store(limit, ordering: .releasing)
                 guard t < limit else { return (t, 0) }
@@ -303,7 +290,7 @@ public final class Shell {
                 guard blocking else { return nil }
                 // A serial function of this shell cannot wait for its own
                 // shell to drain (the kernel's nested-pcrypt deadlock, §5 #7).
-                if DrainContext.current === self { throw .reentrantSubmitWouldDeadlock }
+                if isDraining { throw .reentrantSubmitWouldDeadlock }
                 let target = t &- UInt64(window) &+ refill
                 if !spinForDrained(target) { waitForDrained(target) }
             }
@@ -427,7 +414,7 @@ public final class Shell {
     /// producer can reserve a ticket (``start()`` waits for `lifecycle`)
     /// and no runner or drainer touches an item.
     func releaseSpentItems() {
-        if DrainContext.current === self { return }
+        if isDraining { return }
         lifecycle.withLock { _ in
             // Seq_cst: pairs with the drainer's `drained` store, so every
             // serial function has returned.
@@ -454,7 +441,7 @@ public final class Shell {
     func waitUntilIdle() {
         // Every reserved ticket is published before `drained` can pass it.
         let t = ring.reserved.load(ordering: .sequentiallyConsistent) >> 1
-        if DrainContext.current === self { return }
+        if isDraining { return }
         waitForDrained(t)
     }
 
