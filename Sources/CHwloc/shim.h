@@ -5,6 +5,7 @@
 #include <unistd.h>
 #include <sys/syscall.h>
 #include <sys/prctl.h>
+#include <stdint.h>
 
 /* move_pages(2) in query mode (nodes == NULL): status[i] receives the NUMA
  * node of pages[i], or a negative errno (-ENOENT: not yet touched).
@@ -24,6 +25,18 @@ static inline int mtj_set_thread_name(const char *name) { return prctl(PR_SET_NA
 
 /* The calling thread's kernel id, for tests and reports. */
 static inline long mtj_gettid(void) { return syscall(SYS_gettid); }
+
+/* The CPU's time-stamp counter (x86), or 0 where there is none. Not a
+ * serializing read: it may run a few instructions early, which is noise at
+ * the sub-microsecond scale MTJobs times chunks at. Used only where the
+ * kernel itself keeps time with the TSC (see Sources/MTJobs/RunClock.swift). */
+static inline uint64_t mtj_read_tsc(void) {
+#if defined(__x86_64__)
+    return __builtin_ia32_rdtsc();
+#else
+    return 0;
+#endif
+}
 
 /* ---- Worker pool helpers (see Sources/WorkerPool/Parking.md) ---- */
 #include <stdint.h>

@@ -4,13 +4,20 @@ import WorkerPool
 /// Starting a run: validation, the fast paths, helper submission, the
 /// caller's share and the report (the body of `padata_do_multithreaded`).
 extension JobRun {
-    static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?) throws -> MTJobReport {
-        // Whether the caller runs in a Task, looked up once.
-        try run(job, pool: pool, extraCancel: extraCancel, inTask: isInTask())
-    }
-
-    private static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                            inTask: Bool) throws -> MTJobReport {
+    /// `pollsTask`: whether the caller polls the current Task's
+    /// cancellation between chunks (the synchronous `run`; not the caller's
+    /// share of `runAsync`, which runs on a pool worker and is stopped
+    /// through `extraCancel`).
+    ///
+    /// The caller does not first ask whether it runs in a Task: that query
+    /// (`withUnsafeCurrentTask`, a generic runtime call) costs ~70 ns, and
+    /// 10 µs after the thread has been idle a while (its code and metadata
+    /// are then out of every cache), which is most of what an empty job
+    /// costs. `Task.isCancelled` is one non-generic call, ~10 ns outside a
+    /// Task (~30 ns in one: it retains the task), so it is simply polled,
+    /// at the cadence described in `runOnEvidence`.
+    static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
+                    pollsTask: Bool = true) throws -> MTJobReport {
         try job.validate()
         let t0 = monotonicNanos()
         // Both given: no need to read (copy) the pool's topology.
@@ -20,7 +27,7 @@ extension JobRun {
                              maxThreads: sizing.maxThreads, loadBalanceFactor: job.loadBalanceFactor)
         // Size 0: nothing to do, nothing called.
         if plan.chunkCount == 0 { return emptyReport(plan, t0) }
-        if job.cancellation?.isCancelled == true || extraCancel?.isCancelled == true || (inTask && Task.isCancelled) {
+        if job.cancellation?.isCancelled == true || extraCancel?.isCancelled == true || (pollsTask && Task.isCancelled) {
             throw MTJobCancelled(report: emptyReport(plan, t0))
         }
         // One work: "cut to the chase" — run inline, touch no thread, no
@@ -50,17 +57,19 @@ extension JobRun {
                 ?? spans.indices.max { spans[$0].chunks.count < spans[$1].chunks.count } ?? 0
             helperNodes = NUMASpanPlan.helperNodes(spans: spans, callerSpan: home)
         } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
-            return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0)
+            return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0)
         }
-        return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0,
+        return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
+                             taskPoll: pollsTask ? .everyChunk : .never, t0: t0,
                              spans: spans, home: home, helperNodes: helperNodes, solo: SoloShare())
     }
 
     /// The caller and its helpers share the chunks through a `JobRun`.
     static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                          inTask: Bool, t0: Int,
+                          taskPoll: TaskPoll, t0: Int,
                           spans: [NUMASpan], home: Int, helperNodes: [Int], solo: SoloShare) throws -> MTJobReport {
-        let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans, solo: solo)
+        let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans,
+                           helpers: spans.isEmpty ? plan.threads - 1 : helperNodes.count, solo: solo)
 
         // Helpers: queued, never waited for unless they claim a chunk. A
         // refused submission (pool shut down) just means fewer helpers, as
@@ -69,14 +78,14 @@ extension JobRun {
         if spans.isEmpty {
             for _ in 1 ..< plan.threads {
                 do {
-                    try pool.submit { state.participate(home: 0, role: .helper, inTask: false) }
+                    try pool.submit { state.participate(home: 0, role: .helper, taskPoll: .never) }
                     started += 1
                 } catch { break }
             }
         } else {
             for node in helperNodes {
                 let s = spans.firstIndex { $0.node == node } ?? 0
-                let work: WorkItem = { state.participate(home: s, role: .helper, inTask: false) }
+                let work: WorkItem = { state.participate(home: s, role: .helper, taskPoll: .never) }
                 do {
                     do { try pool.submit(toNode: node, work) } catch { try pool.submit(work) }
                     started += 1
@@ -85,12 +94,16 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
-        let me = state.participate(home: home, role: .caller, inTask: inTask, prior: solo)
+        let me = state.participate(home: home, role: .caller, taskPoll: taskPoll, prior: solo)
         state.waitForClaimedChunks(state.claimedCount())
 
         let elapsed = Duration.nanoseconds(monotonicNanos() - t0)
-        let (firstError, helpers) = state.rare.withLock { ($0.firstError, $0.participants) }
-        if let firstError { throw firstError }
+        // An error stops the run first, so a run that never stopped has
+        // none (and its caller takes no lock).
+        if state.stopped.load(ordering: .relaxed), let firstError = state.rare.withLock({ $0.firstError }) {
+            throw firstError
+        }
+        let helpers = state.helperRecords()
         let units = helpers.reduce(me?.units ?? 0) { $0 + $1.units }
         let report = MTJobReport(
             plan: plan, threadsStarted: started, caller: me, helpers: helpers,
@@ -152,8 +165,7 @@ extension JobRun {
     /// Runs chunks on the caller alone until the evidence says helpers pay
     /// (then continues in `runShared`) or the job is done.
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                              inTask: Bool, t0: Int) throws -> MTJobReport {
-        let budget = job.evidenceBudgetNanos ?? (pool.spinningWorkers > 0 ? engageSpinningNanos : engageSleepingNanos)
+                              pollsTask: Bool, t0: Int) throws -> MTJobReport {
         let n = plan.chunkCount
         var solo = SoloShare()
         var warm = 0, nextCheck = 1
@@ -161,27 +173,28 @@ extension JobRun {
         let body = job.threadFunction
         let progress = job.progress
         var engaged = false
-        // The runtime is asked only when there is a task, and not before
-        // the first chunk (`run` just asked). That costs ~30 ns (a runtime
-        // call that retains and releases the task), more than an empty
-        // chunk: once the first check shows chunks under a microsecond, it
-        // is asked every 64th chunk (the handles, two loads, still every
-        // chunk). Cancellation stays prompt: 64 such chunks take under
-        // 64 µs.
+        // The Task is not polled before the first chunk (`run` just did).
+        // A poll costs 10–30 ns (see `run`), more than an empty chunk: once
+        // the first check shows chunks under a microsecond, it is polled
+        // every 64th chunk (the handles, two loads, still every chunk).
+        // Cancellation stays prompt: 64 such chunks take under 64 µs.
         var taskPollMask = 0
-        let watched = cancel != nil || extraCancel != nil || inTask
+        let watched = cancel != nil || extraCancel != nil || pollsTask
         // Chunk bounds computed incrementally: chunk 0 ends at `firstEnd`,
         // every later one `chunkSize` further (see ChunkPlan), the last one
         // at the job's end. No overflow: every bound is at most `end`.
         let end = plan.start &+ plan.size
         var lo = plan.start, hi = plan.firstEnd
+        // The first chunk's start is read apart from `t0`: after idle,
+        // planning alone can take microseconds (cold caches), which the
+        // first evidence check must not count as chunk time.
+        solo.start = monotonicNanos()
         solo: while solo.chunks < n {
             if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true
-                || (inTask && solo.chunks & taskPollMask == 0 && solo.chunks != 0 && Task.isCancelled)) {
+                || (pollsTask && solo.chunks & taskPollMask == 0 && solo.chunks != 0 && Task.isCancelled)) {
                 solo.end = monotonicNanos()
                 throw MTJobCancelled(report: soloReport(job, plan, solo, t0: t0))
             }
-            if solo.chunks == 0 { solo.start = monotonicNanos() }
             // An error: nothing else started, so it is rethrown at once.
             try body(Range(uncheckedBounds: (lo, hi)))
             solo.chunks &+= 1
@@ -205,7 +218,13 @@ extension JobRun {
                     if now &- solo.start < 1_000 { taskPollMask = 63 }
                     if now &- solo.start < 250 { nextCheck = 8 }
                 }
-                if estimate > budget {
+                // The pool is asked whether a worker is polling only when
+                // the estimate could pass the smaller budget: a tiny job
+                // never touches the pool (after idle, reading its counter
+                // misses every cache: ~3 µs).
+                let engage = if let budget = job.evidenceBudgetNanos { estimate > budget }
+                    else { estimate > engageSpinningNanos && (estimate > engageSleepingNanos || pool.spinningWorkers > 0) }
+                if engage {
                     engaged = true
                     break solo
                 }
@@ -213,7 +232,8 @@ extension JobRun {
         }
         solo.end = monotonicNanos()
         if engaged {
-            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, inTask: inTask, t0: t0,
+            let poll: TaskPoll = !pollsTask ? .never : taskPollMask == 0 ? .everyChunk : .every64thChunk
+            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, taskPoll: poll, t0: t0,
                                  spans: [], home: 0, helperNodes: [], solo: solo)
         }
         return soloReport(job, plan, solo, t0: t0)
@@ -244,7 +264,7 @@ extension JobRun {
             try await withCheckedThrowingContinuation { (cont: CheckedContinuation<MTJobReport, any Error>) in
                 // The caller's share runs off the cooperative pool.
                 let work: WorkItem = {
-                    cont.resume(with: Result { try run(job, pool: pool, extraCancel: handle) })
+                    cont.resume(with: Result { try run(job, pool: pool, extraCancel: handle, pollsTask: false) })
                 }
                 do { try pool.submit(work) } catch { DetachedThread.start(work) }
             }

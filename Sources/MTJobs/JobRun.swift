@@ -121,25 +121,39 @@ final class JobRun {
     /// values). The report sums the participants' own counts instead.
     let unitsDone = Atomic<Int>(0)
 
-    /// What is written rarely (errors, skips, one record per participant)
-    /// or only with a progress callback: one lock for all of it, so a run
-    /// allocates one lock, not one per field.
+    /// What is written rarely (errors, skips) or only with a progress
+    /// callback: one lock for all of it, so a run allocates one lock, not
+    /// one per field.
     struct Rare {
         var firstError: (any Error)?
         /// Chunk ranges claimed but skipped after a stop.
         var skipped: [Range<Int>] = []
-        /// Helpers that ran or skipped chunks (the caller keeps its own).
-        var participants: [MTJobReport.Participant] = []
         /// The largest value given to `progress` so far.
         var progressReported = 0
     }
     // protected by itself
     let rare = Locked(Rare())
 
+    /// One record per helper that ran or skipped a chunk, in the order they
+    /// finished; room for every helper the run may submit. A helper takes
+    /// slot `recorded` (relaxed add: it only needs a distinct index),
+    /// writes it, then adds to `done` (sequentially consistent), which
+    /// publishes the record: the caller reads `recorded` and the slots only
+    /// after `done` reached every claimed chunk, and a helper takes a slot
+    /// only when it claimed chunks, so every slot below `recorded` is
+    /// written by then. No lock and no allocation per record: a helper's
+    /// record is on the path from its last chunk to the caller's return.
+    let records: UnsafeMutablePointer<MTJobReport.Participant>
+    let recordCapacity: Int
+    let recorded = Atomic<Int>(0)
+
     /// `solo`: the chunks `0 ..< solo.chunks` the caller already ran alone
     /// (one span only): they count as claimed and done.
-    init(plan: ChunkPlan, job: MTJob, extraCancel: MTJobCancelHandle?, spans spanPlan: [NUMASpan],
+    /// `helpers`: the most helpers the run may submit.
+    init(plan: ChunkPlan, job: MTJob, extraCancel: MTJobCancelHandle?, spans spanPlan: [NUMASpan], helpers: Int,
          solo: SoloShare = SoloShare()) {
+        recordCapacity = max(helpers, 0)
+        records = .allocate(capacity: recordCapacity)
         self.plan = plan
         self.body = job.threadFunction
         self.progress = job.progress
@@ -167,6 +181,13 @@ final class JobRun {
     deinit {
         spans.deinitialize(count: spanCount)
         spans.deallocate()
+        records.deinitialize(count: recorded.load(ordering: .relaxed))
+        records.deallocate()
+    }
+
+    /// The helpers' records; read by the caller after its wait.
+    func helperRecords() -> [MTJobReport.Participant] {
+        Array(UnsafeBufferPointer(start: records, count: recorded.load(ordering: .relaxed)))
     }
 
     // MARK: claiming
@@ -259,28 +280,38 @@ final class JobRun {
 
     // MARK: participating
 
+    /// How often a participant polls the current Task's cancellation:
+    /// helpers never (they run no Task), the synchronous caller every
+    /// chunk, or every 64th when its chunks proved shorter than a
+    /// microsecond (a poll costs 10–30 ns; see `JobRun.run`).
+    enum TaskPoll {
+        case never, everyChunk, every64thChunk
+        var mask: Int { self == .every64thChunk ? 63 : 0 }
+    }
+
     /// The claim loop, the same for the caller and every helper (the
-    /// kernel's `padata_mt_helper`). `inTask`: also poll the current
-    /// Task's cancellation (the synchronous caller, when `run` found it
-    /// runs in a Task; helpers never). Returns this
+    /// kernel's `padata_mt_helper`). `taskPoll`: whether and how often to
+    /// poll the current Task's cancellation. Returns this
     /// participant's record when it ran or skipped a chunk (the caller's
-    /// always); a helper also adds its record to `rare.participants`.
+    /// always); a helper also writes it to `records`.
     /// `prior`: chunks the caller ran alone before the run's shared state
     /// existed (see "Helpers on evidence"), merged into its record.
     @discardableResult
-    func participate(home: Int, role: MTJobReport.Participant.Role, inTask: Bool,
+    func participate(home: Int, role: MTJobReport.Participant.Role, taskPoll: TaskPoll,
                      prior: SoloShare = SoloShare()) -> MTJobReport.Participant? {
-        claimLoop(home: home, role: role, inTask: inTask, prior: prior)
+        claimLoop(home: home, role: role, taskPoll: taskPoll, prior: prior)
     }
 
-    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, inTask: Bool,
+    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, taskPoll: TaskPoll,
                            prior: SoloShare) -> MTJobReport.Participant? {
         var chunks = 0, units = 0, skippedChunks = 0
         var t0 = prior.start, t1 = prior.end
-        let watched = cancel != nil || extraCancel != nil || inTask
+        let pollsTask = taskPoll != .never, taskPollMask = taskPoll.mask
+        let watched = cancel != nil || extraCancel != nil || pollsTask
         claiming: while let batch = claim(home: home) {
             for k in batch {
-                if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true || (inTask && Task.isCancelled)) {
+                if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true
+                    || (pollsTask && chunks & taskPollMask == 0 && Task.isCancelled)) {
                     stop(.cancelled)
                 }
                 if stopped.load(ordering: .relaxed) {
@@ -314,7 +345,11 @@ final class JobRun {
             role: role, worker: info, cpu: cpu, numaNode: info?.numaNode,
             chunks: prior.chunks + chunks, units: prior.units + units, busy: .nanoseconds(t1 - t0))
         guard chunks + skippedChunks > 0 else { return p }
-        if role == .helper { rare.withLock { $0.participants.append(p) } }
+        if role == .helper {
+            let slot = recorded.wrappingAdd(1, ordering: .relaxed).oldValue
+            precondition(slot < recordCapacity, "JobRun: more helpers recorded than submitted")
+            (records + slot).initialize(to: p)
+        }
         done.wrappingAdd(chunks + skippedChunks, ordering: .sequentiallyConsistent)
         if waiter.load(ordering: .sequentiallyConsistent) == 1 {
             semaphore?.signal()
@@ -359,23 +394,6 @@ final class JobRun {
 // `rare` is a pthread lock (Locked); `semaphore`
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
-
-/// Whether the calling thread runs a Task. Pattern matching, not `!= nil`:
-/// `UnsafeCurrentTask` is resilient, and comparing the optional goes through
-/// generic `Equatable` and value-witness copies (~100 ns).
-func isInTask() -> Bool {
-    withUnsafeCurrentTask { task -> Bool in
-        if case .some = task { return true }
-        return false
-    }
-}
-
-@inline(__always)
-func monotonicNanos() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1_000_000_000 + ts.tv_nsec
-}
 
 /// glibc's `sched_getcpu` (a vDSO call), looked up once: Swift's Glibc
 /// module does not declare it (it needs `_GNU_SOURCE`).
