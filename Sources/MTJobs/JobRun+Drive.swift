@@ -167,42 +167,59 @@ extension JobRun {
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
                               pollsTask: Bool, t0: Int) throws -> MTJobReport {
         let n = plan.chunkCount
-        var solo = SoloShare()
-        var warm = 0, nextCheck = 1
+        let body = job.threadFunction, progress = job.progress
         let cancel = job.cancellation
-        let body = job.threadFunction
-        let progress = job.progress
-        var engaged = false
-        // The Task is not polled before the first chunk (`run` just did).
-        // A poll costs 10–30 ns (see `run`), more than an empty chunk: once
-        // the first check shows chunks under a microsecond, it is polled
-        // every 64th chunk (the handles, two loads, still every chunk).
-        // Cancellation stays prompt: 64 such chunks take under 64 µs.
-        var taskPollMask = 0
-        let watched = cancel != nil || extraCancel != nil || pollsTask
+        // Looked at before every chunk; most jobs have none of them.
+        let perChunk = cancel != nil || extraCancel != nil || progress != nil
+        // The Task is polled before chunk `nextPoll`. Not before the first
+        // chunk (`run` just did). A poll costs 10–30 ns (see `run`), more
+        // than an empty chunk: once the first check shows chunks under a
+        // microsecond, it is polled every 64th chunk (`pollMask` 63; the
+        // handles are still looked at before every chunk). Cancellation
+        // stays prompt: 64 such chunks take under 64 µs.
+        var pollMask = 0, nextPoll = pollsTask ? 1 : Int.max
+        var nextCheck = 1, warm = 0
+        var engaged = false, cancelled = false
         // Chunk bounds computed incrementally: chunk 0 ends at `firstEnd`,
         // every later one `chunkSize` further (see ChunkPlan), the last one
         // at the job's end. No overflow: every bound is at most `end`.
-        let end = plan.start &+ plan.size
+        let end = plan.start &+ plan.size, chunkSize = plan.chunkSize
         var lo = plan.start, hi = plan.firstEnd
+        var k = 0  // chunks done
         // The first chunk's start is read apart from `t0`: after idle,
         // planning alone can take microseconds (cold caches), which the
         // first evidence check must not count as chunk time.
+        var solo = SoloShare()
         solo.start = monotonicNanos()
-        solo: while solo.chunks < n {
-            if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true
-                || (pollsTask && solo.chunks & taskPollMask == 0 && solo.chunks != 0 && Task.isCancelled)) {
-                solo.end = monotonicNanos()
-                throw MTJobCancelled(report: soloReport(job, plan, solo, t0: t0))
+        solo: while true {
+            // The chunks up to the next stop (an evidence check, a Task
+            // poll, the end), in a loop that does nothing else when there
+            // is nothing to look at per chunk: for empty chunks the loop
+            // is most of the run. An error thrown by a chunk is rethrown at
+            // once: nothing else started.
+            let stop = min(nextCheck, nextPoll, n)
+            if perChunk {
+                while k < stop {
+                    if cancel?.isCancelled == true || extraCancel?.isCancelled == true {
+                        cancelled = true
+                        break solo
+                    }
+                    try body(Range(uncheckedBounds: (lo, hi)))
+                    k &+= 1
+                    lo = hi
+                    hi = end &- hi <= chunkSize ? end : hi &+ chunkSize
+                    progress?(lo &- plan.start)
+                }
+            } else {
+                while k < stop {
+                    try body(Range(uncheckedBounds: (lo, hi)))
+                    k &+= 1
+                    lo = hi
+                    hi = end &- hi <= chunkSize ? end : hi &+ chunkSize
+                }
             }
-            // An error: nothing else started, so it is rethrown at once.
-            try body(Range(uncheckedBounds: (lo, hi)))
-            solo.chunks &+= 1
-            solo.units &+= hi &- lo
-            lo = hi
-            hi = end &- hi <= plan.chunkSize ? end : hi &+ plan.chunkSize
-            progress?(solo.units)
-            if solo.chunks == nextCheck && solo.chunks < n {
+            if k == n { break }
+            if k == nextCheck {
                 // Checks after chunks 1, 2, 8, 32, 128...: a clock read is
                 // worth a few empty chunks. The check after chunk 2 is
                 // there for chunks of about a microsecond (whose estimate
@@ -210,12 +227,11 @@ extension JobRun {
                 // skipped when chunk 1 took under 250 ns.
                 nextCheck = nextCheck == 1 ? 2 : nextCheck &* 4
                 let now = monotonicNanos()
-                let left = n &- solo.chunks
-                let estimate = solo.chunks == 1 ? (now &- solo.start) &* left / 8
-                    : (now &- warm) / (solo.chunks &- 1) &* left
-                if solo.chunks == 1 {
+                let left = n &- k
+                let estimate = k == 1 ? (now &- solo.start) &* left / 8 : (now &- warm) / (k &- 1) &* left
+                if k == 1 {
                     warm = now
-                    if now &- solo.start < 1_000 { taskPollMask = 63 }
+                    if now &- solo.start < 1_000 { pollMask = 63 }
                     if now &- solo.start < 250 { nextCheck = 8 }
                 }
                 // The pool is asked whether a worker is polling only when
@@ -229,10 +245,24 @@ extension JobRun {
                     break solo
                 }
             }
+            if k >= nextPoll {
+                // Next poll: the next multiple of `pollMask + 1` after k.
+                nextPoll = (k | pollMask) &+ 1
+                if k & pollMask == 0 && Task.isCancelled {
+                    cancelled = true
+                    break solo
+                }
+            }
+        }
+        solo.chunks = k
+        solo.units = lo &- plan.start
+        if cancelled {
+            solo.end = monotonicNanos()
+            throw MTJobCancelled(report: soloReport(job, plan, solo, t0: t0))
         }
         solo.end = monotonicNanos()
         if engaged {
-            let poll: TaskPoll = !pollsTask ? .never : taskPollMask == 0 ? .everyChunk : .every64thChunk
+            let poll: TaskPoll = !pollsTask ? .never : pollMask == 0 ? .everyChunk : .every64thChunk
             return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, taskPoll: poll, t0: t0,
                                  spans: [], home: 0, helperNodes: [], solo: solo)
         }

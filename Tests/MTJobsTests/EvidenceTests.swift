@@ -108,6 +108,45 @@ struct EvidenceTests {
         }
     }
 
+    @Test("a synchronous run in an already cancelled Task calls nothing, also when it would start alone")
+    func cancelledTaskRunsNothingAlone() async throws {
+        let calls = Atomic<Int>(0)
+        let task = Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            var job = MTJob(size: 640, minChunk: 1, maxThreads: 2, loadBalanceFactor: 320) { _ in
+                calls.wrappingAdd(1, ordering: .relaxed)
+            }
+            job.evidenceBudgetNanos = 1_000_000_000
+            return try job.run()
+        }
+        await #expect(throws: MTJobCancelled.self) { try await task.value }
+        #expect(calls.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("Task cancellation reaches a caller alone on tiny chunks within 64 chunks, and it reports the prefix it ran")
+    func taskCancelWhileAloneOnTinyChunks() async throws {
+        let log = RangeLog()
+        let task = Task {
+            var job = MTJob(size: 6400, minChunk: 1, maxThreads: 2, loadBalanceFactor: 3200) { range in
+                log.add(range)
+                if range.lowerBound == 100 { withUnsafeCurrentTask { $0?.cancel() } }
+            }
+            job.evidenceBudgetNanos = 1_000_000_000
+            return try job.run()
+        }
+        do {
+            _ = try await task.value
+            Issue.record("not cancelled")
+        } catch let c as MTJobCancelled {
+            #expect(c.report.threadsStarted == 1)
+            #expect(c.report.completedRanges == merged(log.sorted))
+            #expect(c.report.completedRanges == [0 ..< c.report.unitsCompleted])
+            // Cancelled during chunk 100: polled before chunk 101 at the
+            // latest when chunks are slow, before chunk 128 when fast.
+            #expect(c.report.unitsCompleted >= 101 && c.report.unitsCompleted <= 128)
+        }
+    }
+
     @Test("progress runs from the chunks done alone through the hand-over to size")
     func progressAcrossHandOver() throws {
         let seen = Locked<[Int]>([])
