@@ -1,3 +1,4 @@
+import Synchronization
 import Topology
 import WorkerPool
 
@@ -57,6 +58,15 @@ extension JobRun {
                 ?? spans.indices.max { spans[$0].chunks.count < spans[$1].chunks.count } ?? 0
             helperNodes = NUMASpanPlan.helperNodes(spans: spans, callerSpan: home)
         } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
+            // Evidence from the runs before this one: helpers ran chunks
+            // moments ago and a worker still polls for work, so a hand-off
+            // costs a queue push and no wake-up (see "Helpers on evidence").
+            if job.evidenceBudgetNanos == nil && t0 &- JobRun.lastHelped.load(ordering: .relaxed) < JobRun.recentHelpNanos
+                && pool.spinningWorkers > 0 {
+                return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
+                                     taskPoll: pollsTask ? .everyChunk : .never, t0: t0,
+                                     spans: [], home: 0, helperNodes: [], solo: SoloShare())
+            }
             return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0)
         }
         return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
@@ -94,16 +104,23 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
+        // A shared run lasts microseconds at least, so here the caller asks
+        // once whether it runs in a Task (~70 ns, after the helpers are on
+        // their way), instead of polling `Task.isCancelled` (10–30 ns)
+        // before every chunk for nothing.
+        let taskPoll = taskPoll != .never && isInTask() ? taskPoll : .never
         let me = state.participate(home: home, role: .caller, taskPoll: taskPoll, prior: solo)
         state.waitForClaimedChunks(state.claimedCount())
 
-        let elapsed = Duration.nanoseconds(monotonicNanos() - t0)
+        let end = monotonicNanos()
+        let elapsed = Duration.nanoseconds(end - t0)
         // An error stops the run first, so a run that never stopped has
         // none (and its caller takes no lock).
         if state.stopped.load(ordering: .relaxed), let firstError = state.rare.withLock({ $0.firstError }) {
             throw firstError
         }
         let helpers = state.helperRecords()
+        if !helpers.isEmpty { JobRun.lastHelped.store(end, ordering: .relaxed) }
         let units = helpers.reduce(me?.units ?? 0) { $0 + $1.units }
         let report = MTJobReport(
             plan: plan, threadsStarted: started, caller: me, helpers: helpers,
@@ -145,6 +162,26 @@ extension JobRun {
     // thread, big buffer fills) and NUMA-aware jobs (whose helpers must
     // first-touch their own node's memory) submit their helpers at once,
     // as the kernel does.
+
+    // The other evidence is the runs before this one. A loop of jobs like
+    // 64 chunks of a microsecond engages a helper in every run, after its
+    // first chunk; the helper then polls for work until the next run. When
+    // a run's helpers ran chunks less than `recentHelpNanos` ago and a
+    // worker is polling, a run submits its helpers before its first chunk:
+    // a queue push, no wake-up, and the helper starts a chunk earlier. If
+    // the job turns out tiny, it paid the push and the shared state
+    // (~0.3 µs); its helper arrives after the end and claims nothing, which
+    // does not renew the evidence, so a loop of tiny jobs after heavy ones
+    // goes back to starting alone within `recentHelpNanos`. The time is
+    // read before the pool is: after idle the pool's counters are out of
+    // every cache, and the time says whether reading them could pay.
+
+    /// When the helpers of a shared run last ran chunks (`monotonicNanos`),
+    /// on any pool. Relaxed: a hint, read and written without ordering.
+    static let lastHelped = Atomic<Int>(Int.min / 2)
+    /// How recent that must be to submit helpers before any chunk: about
+    /// the time a worker polls for work before it sleeps.
+    static let recentHelpNanos = 50_000
 
     /// Chunks per thread from which the caller starts alone.
     static let evidenceChunksPerThread = 8
