@@ -120,7 +120,13 @@ extension JobRun {
             throw firstError
         }
         let helpers = state.helperRecords()
-        if !helpers.isEmpty { JobRun.lastHelped.store(end, ordering: .relaxed) }
+        // Evidence for the next runs (see "Helpers on evidence"): only a run
+        // long enough to be worth a helper on its own merits. A tiny run
+        // whose early helper caught a chunk must not renew it, or a loop
+        // of tiny jobs would keep paying hand-offs.
+        if !helpers.isEmpty && end &- t0 >= JobRun.engageSpinningNanos {
+            JobRun.lastHelped.store(end, ordering: .relaxed)
+        }
         let units = helpers.reduce(me?.units ?? 0) { $0 + $1.units }
         let report = MTJobReport(
             plan: plan, threadsStarted: started, caller: me, helpers: helpers,
@@ -170,9 +176,10 @@ extension JobRun {
     // worker is polling, a run submits its helpers before its first chunk:
     // a queue push, no wake-up, and the helper starts a chunk earlier. If
     // the job turns out tiny, it paid the push and the shared state
-    // (~0.3 µs); its helper arrives after the end and claims nothing, which
-    // does not renew the evidence, so a loop of tiny jobs after heavy ones
-    // goes back to starting alone within `recentHelpNanos`. The time is
+    // (~0.3 µs); a run shorter than `engageSpinningNanos` does not renew
+    // the evidence, even when its helper caught a chunk, so a loop of tiny
+    // jobs after heavy ones goes back to starting alone within
+    // `recentHelpNanos`. The time is
     // read before the pool is: after idle the pool's counters are out of
     // every cache, and the time says whether reading them could pay.
 
