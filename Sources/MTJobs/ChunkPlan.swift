@@ -127,7 +127,10 @@ public struct ChunkPlan: Sendable, Hashable {
 
     /// `roundup(x, a)`: the smallest multiple of `a` that is `>= x`, or
     /// nil on overflow. `x >= 0`, `a >= 1`.
+    /// (Most jobs have `a == 1`: no division then. A plan is made on every
+    /// run, and a 64-bit division costs tens of cycles.)
     static func roundUp(_ x: Int, _ a: Int) -> Int? {
+        if a == 1 { return x }
         let r = x % a
         if r == 0 { return x }
         let (v, o) = (x - r).addingReportingOverflow(a)
@@ -136,6 +139,7 @@ public struct ChunkPlan: Sendable, Hashable {
 
     /// Division rounding towards minus infinity (`a >= 1`).
     static func floorDiv(_ x: Int, _ a: Int) -> Int {
+        if x == 0 || a == 1 { return x }
         let q = x / a
         return (x % a != 0 && x < 0) ? q - 1 : q
     }

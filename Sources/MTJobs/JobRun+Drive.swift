@@ -234,7 +234,8 @@ extension JobRun {
         // planning alone can take microseconds (cold caches), which the
         // first evidence check must not count as chunk time.
         var solo = SoloShare()
-        solo.start = monotonicNanos()
+        let clock = RunClock()
+        solo.start = clock.now()
         solo: while true {
             // The chunks up to the next stop (an evidence check, a Task
             // poll, the end), in a loop that does nothing else when there
@@ -270,7 +271,7 @@ extension JobRun {
                 // after one cold chunk is too low to engage): it is
                 // skipped when chunk 1 took under 250 ns.
                 nextCheck = nextCheck == 1 ? 2 : nextCheck &* 4
-                let now = monotonicNanos()
+                let now = clock.now()
                 let left = n &- k
                 let estimate = k == 1 ? (now &- solo.start) &* left / 8 : (now &- warm) / (k &- 1) &* left
                 if k == 1 {
@@ -301,10 +302,10 @@ extension JobRun {
         solo.chunks = k
         solo.units = lo &- plan.start
         if cancelled {
-            solo.end = monotonicNanos()
+            solo.end = clock.now()
             throw MTJobCancelled(report: soloReport(job, plan, solo, t0: t0))
         }
-        solo.end = monotonicNanos()
+        solo.end = clock.now()
         if engaged {
             let poll: TaskPoll = !pollsTask ? .never : pollMask == 0 ? .everyChunk : .every64thChunk
             return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, taskPoll: poll, t0: t0,

@@ -61,7 +61,16 @@ func clockMonotonicNanos() -> Int {
 
 /// Now, in nanoseconds, on the clock described above.
 @inline(__always)
-func monotonicNanos() -> Int {
-    if let scale = tscNanosPerTick { return Int(Double(mtj_read_tsc()) * scale) }
-    return clockMonotonicNanos()
+func monotonicNanos() -> Int { RunClock().now() }
+
+/// The same clock with its scale looked up once, for a loop that reads it
+/// several times (each look-up of the global is a runtime call).
+struct RunClock {
+    let scale = tscNanosPerTick
+
+    @inline(__always)
+    func now() -> Int {
+        if let scale { return Int(Double(mtj_read_tsc()) * scale) }
+        return clockMonotonicNanos()
+    }
 }
