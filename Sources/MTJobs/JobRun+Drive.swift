@@ -104,11 +104,9 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
-        // A shared run lasts microseconds at least, so here the caller asks
-        // once whether it runs in a Task (~70 ns, after the helpers are on
-        // their way), instead of polling `Task.isCancelled` (10–30 ns)
-        // before every chunk for nothing.
-        let taskPoll = taskPoll != .never && isInTask() ? taskPoll : .never
+        // (A shared run lasts microseconds at least: here the caller looks
+        // its Task up once, ~70 ns, after the helpers are on their way, and
+        // polls it cheaply; see `participate`.)
         let me = state.participate(home: home, role: .caller, taskPoll: taskPoll, prior: solo)
         state.waitForClaimedChunks(state.claimedCount())
 
