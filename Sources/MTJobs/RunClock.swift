@@ -16,8 +16,8 @@ import CHwloc
 // `tsc`: it found the counter invariant and synchronized across CPUs, so
 // a thread that moves between two reads still gets a sane difference), a
 // run reads the TSC and scales it to nanoseconds with a factor measured
-// once per process against CLOCK_MONOTONIC over 100 µs (error ~0.1%: two
-// clock reads' jitter over the window; the evidence budgets and the
+// once per process against CLOCK_MONOTONIC over 100 µs (error ~0.1%: the
+// jitter of two clock reads over the window; the evidence budgets and the
 // report's durations need far less). Anywhere else — another clocksource
 // (`kvm-clock`, `hpet`), another architecture, no sysfs — it is
 // `clock_gettime(CLOCK_MONOTONIC)`.
@@ -31,14 +31,31 @@ let tscNanosPerTick: Double? = calibrateTSC()
 
 func calibrateTSC() -> Double? {
     guard mtj_read_tsc() != 0, kernelClocksource() == "tsc" else { return nil }
-    let ns0 = clockMonotonicNanos(), t0 = mtj_read_tsc()
-    var ns1 = ns0, t1 = t0
-    while ns1 - ns0 < 100_000 {
-        ns1 = clockMonotonicNanos()
-        t1 = mtj_read_tsc()
-    }
+    let (ns0, t0) = clockAndTSC()
+    var (ns1, t1) = (ns0, t0)
+    while ns1 - ns0 < 100_000 { (ns1, t1) = clockAndTSC() }
     guard t1 > t0 else { return nil }
-    return Double(ns1 - ns0) / Double(t1 - t0)
+    let scale = Double(ns1 - ns0) / Double(t1 - t0)
+    // A counter between 100 MHz and 20 GHz, or something is wrong with it.
+    return (0.05 ... 10).contains(scale) ? scale : nil
+}
+
+/// A CLOCK_MONOTONIC reading and the TSC at the same moment: the TSC is
+/// read on both sides of the clock, and of five tries the tightest pair
+/// is kept, so that a preemption between two reads (milliseconds) cannot
+/// skew the scale.
+private func clockAndTSC() -> (nanos: Int, tsc: UInt64) {
+    var best = (nanos: 0, tsc: UInt64(0)), width = UInt64.max
+    for _ in 0 ..< 5 {
+        let a = mtj_read_tsc()
+        let n = clockMonotonicNanos()
+        let b = mtj_read_tsc()
+        if b >= a && b - a < width {
+            width = b - a
+            best = (n, a + (b - a) / 2)
+        }
+    }
+    return best
 }
 
 /// The kernel's current clocksource (`tsc`, `kvm-clock`, `hpet`...), if
