@@ -58,16 +58,16 @@ extension JobRun {
                 ?? spans.indices.max { spans[$0].chunks.count < spans[$1].chunks.count } ?? 0
             helperNodes = NUMASpanPlan.helperNodes(spans: spans, callerSpan: home)
         } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
-            // Evidence from the runs before this one: helpers ran chunks
-            // moments ago and a worker still polls for work, so a hand-off
-            // costs a queue push and no wake-up (see "Helpers on evidence").
-            if job.evidenceBudgetNanos == nil && t0 &- JobRun.lastHelped.load(ordering: .relaxed) < JobRun.recentHelpNanos
-                && pool.spinningWorkers > 0 {
-                return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
-                                     taskPoll: pollsTask ? .everyChunk : .never, t0: t0,
-                                     spans: [], home: 0, helperNodes: [], solo: SoloShare())
+            // Unless the runs before this one are the evidence (helpers ran
+            // chunks moments ago and a worker still polls for work, so a
+            // hand-off costs a queue push and no wake-up), the caller starts
+            // alone (see "Helpers on evidence"); else it shares at once.
+            let recentHelp = job.evidenceBudgetNanos == nil
+                && t0 &- JobRun.lastHelped.load(ordering: .relaxed) < JobRun.recentHelpNanos
+                && pool.spinningWorkers > 0
+            if !recentHelp {
+                return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0)
             }
-            return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0)
         }
         return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
                              taskPoll: pollsTask ? .everyChunk : .never, t0: t0,

@@ -30,8 +30,8 @@ import Glibc
 //
 // Stopping. The first error thrown by the thread function is kept (under
 // `firstError`'s lock) and STOP is set on every cursor (atomic OR), as is a
-// cancellation (explicit handle, Task cancellation, checked before every
-// chunk), and `stopped` is set. A stopped cursor can no longer move, so once
+// cancellation (the explicit handle, checked before every chunk; the
+// caller's Task, polled as `TaskPoll` says), and `stopped` is set. A stopped cursor can no longer move, so once
 // a thread sees every span exhausted or stopped, the set of claimed chunks
 // is final: one prefix `[lo, cursor)` per span. A thread that sees `stopped`
 // in the middle of a claimed batch runs no more of it and records the rest
@@ -317,13 +317,12 @@ final class JobRun {
                            taskPollMask: Int, prior: SoloShare) -> MTJobReport.Participant? {
         var chunks = 0, units = 0, skippedChunks = 0
         var t0 = prior.start, t1 = prior.end
-        let pollsTask = task != nil
-        let watched = cancel != nil || extraCancel != nil || pollsTask
+        let watched = cancel != nil || extraCancel != nil || task != nil
         claiming: while let batch = claim(home: home) {
             if chunks == 0 && prior.chunks == 0 { t0 = monotonicNanos() }
             for k in batch {
                 if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true
-                    || (pollsTask && chunks & taskPollMask == 0 && task?.isCancelled == true)) {
+                    || (chunks & taskPollMask == 0 && task?.isCancelled == true)) {
                     stop(.cancelled)
                 }
                 if stopped.load(ordering: .relaxed) {
