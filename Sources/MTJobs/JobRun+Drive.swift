@@ -70,13 +70,13 @@ extension JobRun {
             }
         }
         return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
-                             taskPoll: pollsTask ? .everyChunk : .never, t0: t0,
+                             pollsTask: pollsTask, t0: t0,
                              spans: spans, home: home, helperNodes: helperNodes, solo: SoloShare())
     }
 
     /// The caller and its helpers share the chunks through a `JobRun`.
     static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                          taskPoll: TaskPoll, t0: Int,
+                          pollsTask: Bool, t0: Int,
                           spans: [NUMASpan], home: Int, helperNodes: [Int], solo: SoloShare) throws -> MTJobReport {
         let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans,
                            helpers: spans.isEmpty ? plan.threads - 1 : helperNodes.count, solo: solo)
@@ -88,14 +88,14 @@ extension JobRun {
         if spans.isEmpty {
             for _ in 1 ..< plan.threads {
                 do {
-                    try pool.submit { state.participate(home: 0, role: .helper, taskPoll: .never) }
+                    try pool.submit { state.participate(home: 0, role: .helper, pollsTask: false) }
                     started += 1
                 } catch { break }
             }
         } else {
             for node in helperNodes {
                 let s = spans.firstIndex { $0.node == node } ?? 0
-                let work: WorkItem = { state.participate(home: s, role: .helper, taskPoll: .never) }
+                let work: WorkItem = { state.participate(home: s, role: .helper, pollsTask: false) }
                 do {
                     do { try pool.submit(toNode: node, work) } catch { try pool.submit(work) }
                     started += 1
@@ -104,10 +104,7 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
-        // (A shared run lasts microseconds at least: here the caller looks
-        // its Task up once, ~70 ns, after the helpers are on their way, and
-        // polls it cheaply; see `participate`.)
-        let me = state.participate(home: home, role: .caller, taskPoll: taskPoll, prior: solo)
+        let me = state.participate(home: home, role: .caller, pollsTask: pollsTask, prior: solo)
         state.waitForClaimedChunks(state.claimedCount())
 
         let end = monotonicNanos()
@@ -305,8 +302,7 @@ extension JobRun {
         }
         solo.end = clock.now()
         if engaged {
-            let poll: TaskPoll = !pollsTask ? .never : pollMask == 0 ? .everyChunk : .every64thChunk
-            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, taskPoll: poll, t0: t0,
+            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0,
                                  spans: [], home: 0, helperNodes: [], solo: solo)
         }
         return soloReport(job, plan, solo, t0: t0)

@@ -31,7 +31,7 @@ import Glibc
 // Stopping. The first error thrown by the thread function is kept (under
 // `firstError`'s lock) and STOP is set on every cursor (atomic OR), as is a
 // cancellation (the explicit handle, checked before every chunk; the
-// caller's Task, polled as `TaskPoll` says), and `stopped` is set. A stopped cursor can no longer move, so once
+// caller's Task, polled every `taskPollNanos` of work), and `stopped` is set. A stopped cursor can no longer move, so once
 // a thread sees every span exhausted or stopped, the set of claimed chunks
 // is final: one prefix `[lo, cursor)` per span. A thread that sees `stopped`
 // in the middle of a claimed batch runs no more of it and records the rest
@@ -132,7 +132,7 @@ final class JobRun {
         var progressReported = 0
     }
     // protected by itself
-    let rare = Locked(Rare())
+    let rare = Mutex(Rare())
 
     /// One record per helper that ran or skipped a chunk, in the order they
     /// finished; room for every helper the run may submit. A helper takes
@@ -280,49 +280,40 @@ final class JobRun {
 
     // MARK: participating
 
-    /// How often a participant polls the current Task's cancellation:
-    /// helpers never (they run no Task), the synchronous caller every
-    /// chunk, or every 64th when its chunks proved shorter than a
-    /// microsecond (a poll costs 10–30 ns; see `JobRun.run`).
-    enum TaskPoll {
-        case never, everyChunk, every64thChunk
-        var mask: Int { self == .every64thChunk ? 63 : 0 }
-    }
-
     /// The claim loop, the same for the caller and every helper (the
-    /// kernel's `padata_mt_helper`). `taskPoll`: whether and how often to
-    /// poll the current Task's cancellation. Returns this
-    /// participant's record when it ran or skipped a chunk (the caller's
-    /// always); a helper also writes it to `records`.
-    /// `prior`: chunks the caller ran alone before the run's shared state
-    /// existed (see "Helpers on evidence"), merged into its record.
-    ///
-    /// The caller polls its Task through `UnsafeCurrentTask`, looked up
-    /// once: its `isCancelled` reads the task's status (a few ns), where
-    /// `Task.isCancelled` looks the task up, retains and releases it
-    /// (~30 ns, 2% of a microsecond chunk). The reference never leaves the
-    /// `withUnsafeCurrentTask` closure the whole claim loop runs in.
+    /// kernel's `padata_mt_helper`). `pollsTask`: whether to poll the
+    /// current Task's cancellation (the synchronous caller; see
+    /// `taskPollNanos`). Returns this participant's record when it ran or
+    /// skipped a chunk (the caller's always); a helper also writes it to
+    /// `records`. `prior`: chunks the caller ran alone before the run's
+    /// shared state existed (see "Helpers on evidence"), merged into its
+    /// record.
     @discardableResult
-    func participate(home: Int, role: MTJobReport.Participant.Role, taskPoll: TaskPoll,
+    func participate(home: Int, role: MTJobReport.Participant.Role, pollsTask: Bool,
                      prior: SoloShare = SoloShare()) -> MTJobReport.Participant? {
-        if taskPoll == .never {
-            return claimLoop(home: home, role: role, task: nil, taskPollMask: 0, prior: prior)
-        }
-        return withUnsafeCurrentTask { task in
-            claimLoop(home: home, role: role, task: task, taskPollMask: taskPoll.mask, prior: prior)
-        }
-    }
-
-    private func claimLoop(home: Int, role: MTJobReport.Participant.Role, task: UnsafeCurrentTask?,
-                           taskPollMask: Int, prior: SoloShare) -> MTJobReport.Participant? {
         var chunks = 0, units = 0, skippedChunks = 0
         var t0 = prior.start, t1 = prior.end
-        let watched = cancel != nil || extraCancel != nil || task != nil
+        let handles = cancel != nil || extraCancel != nil
+        // The Task is polled when `chunks` reaches `nextPoll` (see
+        // `taskPollNanos`), the first time after one chunk: `run` polled
+        // it before the first.
+        let clock = RunClock()
+        var nextPoll = pollsTask ? 1 : Int.max, polledAt = 0, polledChunks = 0
         claiming: while let batch = claim(home: home) {
-            if chunks == 0 && prior.chunks == 0 { t0 = monotonicNanos() }
+            if chunks == 0 {
+                polledAt = clock.now()
+                if prior.chunks == 0 { t0 = polledAt }
+            }
             for k in batch {
-                if watched && (cancel?.isCancelled == true || extraCancel?.isCancelled == true
-                    || (chunks & taskPollMask == 0 && task?.isCancelled == true)) {
+                if chunks >= nextPoll {
+                    if Task.isCancelled { stop(.cancelled) }
+                    let now = clock.now()
+                    let mean = max((now &- polledAt) / (chunks &- polledChunks), 1)
+                    nextPoll = chunks &+ min(max(JobRun.taskPollNanos / mean, 1), 64)
+                    polledAt = now
+                    polledChunks = chunks
+                }
+                if handles && (cancel?.isCancelled == true || extraCancel?.isCancelled == true) {
                     stop(.cancelled)
                 }
                 if stopped.load(ordering: .relaxed) {
@@ -348,7 +339,7 @@ final class JobRun {
             }
         }
         guard chunks + skippedChunks > 0 || role == .caller else { return nil }
-        if chunks > 0 { t1 = monotonicNanos() }
+        if chunks > 0 { t1 = clock.now() }
         let info = WorkerPool.current
         let cpu = info?.cpu ?? currentCPU()
         let p = MTJobReport.Participant(
@@ -390,6 +381,18 @@ final class JobRun {
         while done.load(ordering: .sequentiallyConsistent) != target { sem.wait() }
     }
 
+    /// How much work the synchronous caller does between two polls of its
+    /// Task's cancellation. A poll (`Task.isCancelled`) costs ~10 ns
+    /// outside a Task and 35–40 ns in one, where it looks the task up,
+    /// retains and releases it (`UnsafeCurrentTask.isCancelled` on a
+    /// task looked up once measured 55–95 ns: no cheaper). Before every
+    /// chunk that was 3–7% of a microsecond chunk. So after each poll the
+    /// caller reads the clock and sets the gap to the next one to this
+    /// time over its mean chunk time since the last poll: every chunk
+    /// when chunks are long, every 64th when they take 300 ns or less.
+    /// A cancellation is seen within ~20 µs of work (or one chunk).
+    static let taskPollNanos = 20_000
+
     /// How long the caller polls for the helpers' last chunks before it
     /// parks. A helper that claimed chunks is running them, usually on
     /// another CPU, so the wait is short; parking would add a futex wake
@@ -401,7 +404,7 @@ final class JobRun {
 
 // `plan`, `body`, `progress`, the handles and the span table are immutable;
 // cursors, `done`, `waiter`, `stopped`, `stopReason`, `unitsDone` are atomics;
-// `rare` is a pthread lock (Locked); `semaphore`
+// `rare` is a `Mutex`; `semaphore`
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
 

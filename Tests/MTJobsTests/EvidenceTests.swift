@@ -147,6 +147,49 @@ struct EvidenceTests {
         }
     }
 
+    /// Runs `size` chunks shared with a helper from the first check on; in
+    /// the caller's chunk number `cancelAt` (counted from 1) the Task is
+    /// cancelled. Returns the caller's chunks and the report.
+    func sharedRunCancelledByTask(size: Int, cancelAt: Int, chunkMicros: Int) async throws
+        -> (callerChunks: Int, report: MTJobReport, log: [Range<Int>]) {
+        let log = RangeLog()
+        let callerChunks = Atomic<Int>(0)
+        let task = Task {
+            var job = MTJob(size: size, minChunk: 1, maxThreads: 2, loadBalanceFactor: size / 2) { range in
+                log.add(range)
+                if WorkerPool.current == nil,
+                   callerChunks.wrappingAdd(1, ordering: .relaxed).newValue == cancelAt {
+                    withUnsafeCurrentTask { $0?.cancel() }
+                }
+                if chunkMicros > 0 { busyWait(micros: chunkMicros) }
+            }
+            job.evidenceBudgetNanos = 0
+            return try job.run()
+        }
+        do {
+            let r = try await task.value
+            Issue.record("not cancelled: \(r)")
+            return (callerChunks.load(ordering: .relaxed), r, log.sorted)
+        } catch let c as MTJobCancelled {
+            return (callerChunks.load(ordering: .relaxed), c.report, log.sorted)
+        }
+    }
+
+    @Test("Task cancellation reaches a shared run's caller within 64 of its tiny chunks, and the report has exactly the chunks run")
+    func taskCancelSharedTinyChunks() async throws {
+        let (mine, report, log) = try await sharedRunCancelledByTask(size: 20_000, cancelAt: 200, chunkMicros: 0)
+        #expect(mine >= 200 && mine <= 200 + 64, "the caller polls at least every 64th chunk")
+        #expect(report.completedRanges == merged(log))
+        #expect(report.unitsCompleted < 20_000)
+    }
+
+    @Test("Task cancellation reaches a shared run's caller before its next chunk when chunks are long")
+    func taskCancelSharedLongChunks() async throws {
+        let (mine, report, log) = try await sharedRunCancelledByTask(size: 200, cancelAt: 3, chunkMicros: 100)
+        #expect(mine == 3, "a chunk of 100 µs is more than the poll interval: polled before every chunk")
+        #expect(report.completedRanges == merged(log))
+    }
+
     @Test("progress runs from the chunks done alone through the hand-over to size")
     func progressAcrossHandOver() throws {
         let seen = Locked<[Int]>([])
