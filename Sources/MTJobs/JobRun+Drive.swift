@@ -15,8 +15,9 @@ extension JobRun {
     /// 10 µs after the thread has been idle a while (its code and metadata
     /// are then out of every cache), which is most of what an empty job
     /// costs. `Task.isCancelled` is one non-generic call, ~10 ns outside a
-    /// Task (~30 ns in one: it retains the task), so it is simply polled,
-    /// at the cadence described in `runOnEvidence`.
+    /// Task (35–40 ns in one: it looks the task up, retains and releases
+    /// it), so it is simply polled, every ~20 µs of work (see
+    /// `JobRun.taskPollNanos`).
     static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
                     pollsTask: Bool = true) throws -> MTJobReport {
         try job.validate()
@@ -111,7 +112,7 @@ extension JobRun {
         let elapsed = Duration.nanoseconds(end - t0)
         // An error stops the run first, so a run that never stopped has
         // none (and its caller takes no lock).
-        if state.stopped.load(ordering: .relaxed), let firstError = state.rare.withLock({ $0.firstError }) {
+        if state.stopped.load(ordering: .relaxed), let firstError = state.withRare({ $0.firstError }) {
             throw firstError
         }
         let helpers = state.helperRecords()
@@ -210,13 +211,13 @@ extension JobRun {
         let cancel = job.cancellation
         // Looked at before every chunk; most jobs have none of them.
         let perChunk = cancel != nil || extraCancel != nil || progress != nil
-        // The Task is polled before chunk `nextPoll`. Not before the first
-        // chunk (`run` just did). A poll costs 10–30 ns (see `run`), more
-        // than an empty chunk: once the first check shows chunks under a
-        // microsecond, it is polled every 64th chunk (`pollMask` 63; the
-        // handles are still looked at before every chunk). Cancellation
-        // stays prompt: 64 such chunks take under 64 µs.
-        var pollMask = 0, nextPoll = pollsTask ? 1 : Int.max
+        // The Task is polled before chunk `nextPoll`: not before the first
+        // (`run` just did), then every `pollGap` chunks, which each
+        // evidence check sets to `taskPollNanos` (~20 µs) of work at the
+        // mean chunk time so far, 1 to 64 chunks (see `taskPollNanos`: a
+        // poll costs more than an empty chunk). The handles are still
+        // looked at before every chunk.
+        var pollGap = 1, polled = 0, nextPoll = pollsTask ? 1 : Int.max
         var nextCheck = 1, warm = 0
         var engaged = false, cancelled = false
         // Chunk bounds computed incrementally: chunk 0 ends at `firstEnd`,
@@ -268,11 +269,15 @@ extension JobRun {
                 nextCheck = nextCheck == 1 ? 2 : nextCheck &* 4
                 let now = clock.now()
                 let left = n &- k
-                let estimate = k == 1 ? (now &- solo.start) &* left / 8 : (now &- warm) / (k &- 1) &* left
+                let mean = k == 1 ? now &- solo.start : (now &- warm) / (k &- 1)
+                let estimate = k == 1 ? mean &* left / 8 : mean &* left
                 if k == 1 {
                     warm = now
-                    if now &- solo.start < 1_000 { pollMask = 63 }
-                    if now &- solo.start < 250 { nextCheck = 8 }
+                    if mean < 250 { nextCheck = 8 }
+                }
+                if pollsTask {
+                    pollGap = JobRun.taskPollGap(meanChunk: mean)
+                    nextPoll = polled &+ pollGap
                 }
                 // The pool is asked whether a worker is polling only when
                 // the estimate could pass the smaller budget: a tiny job
@@ -286,9 +291,9 @@ extension JobRun {
                 }
             }
             if k >= nextPoll {
-                // Next poll: the next multiple of `pollMask + 1` after k.
-                nextPoll = (k | pollMask) &+ 1
-                if k & pollMask == 0 && Task.isCancelled {
+                polled = k
+                nextPoll = k &+ pollGap
+                if Task.isCancelled {
                     cancelled = true
                     break solo
                 }
