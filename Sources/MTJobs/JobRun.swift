@@ -29,9 +29,10 @@ import Glibc
 // because the job stopped (the skipped chunks are recorded).
 //
 // Stopping. The first error thrown by the thread function is kept (under
-// `firstError`'s lock) and STOP is set on every cursor (atomic OR), as is a
-// cancellation (the explicit handle, checked before every chunk; the
-// caller's Task, polled every `taskPollNanos` of work), and `stopped` is set. A stopped cursor can no longer move, so once
+// the rare state's lock) and STOP is set on every cursor (atomic OR), as
+// is a cancellation (the explicit handle, checked before every chunk; the
+// caller's Task, polled every `taskPollNanos` of work), and `stopped` is
+// set. A stopped cursor can no longer move, so once
 // a thread sees every span exhausted or stopped, the set of claimed chunks
 // is final: one prefix `[lo, cursor)` per span. A thread that sees `stopped`
 // in the middle of a claimed batch runs no more of it and records the rest
