@@ -61,7 +61,7 @@ extension JobRun {
         } else if plan.chunkCount >= JobRun.evidenceChunksPerThread * plan.threads {
             // Unless the runs before this one are the evidence (helpers ran
             // chunks moments ago and a worker still polls for work, so a
-            // hand-off costs a queue push and no wake-up), the caller starts
+            // hand-off costs an offer and no wake-up), the caller starts
             // alone (see "Helpers on evidence"); else it shares at once.
             let recentHelp = job.evidenceBudgetNanos == nil
                 && t0 &- JobRun.lastHelped.load(ordering: .relaxed) < JobRun.recentHelpNanos
@@ -86,8 +86,24 @@ extension JobRun {
         // refused submission (pool shut down) just means fewer helpers, as
         // an exhausted work pool does in the kernel.
         var started = 1
+        // One helper goes to a worker that polls for work, when there is
+        // one, as an offer (see `WorkerPool.Offer`): one word swapped each
+        // way, where a submission costs both sides the queue's lock,
+        // storage and count. The offer holds a reference to the run; if no
+        // worker has taken it when the caller is done, the caller takes it
+        // back (its chunks are all claimed by then: nothing is lost).
+        var offered = false
+        if spans.isEmpty && plan.threads > 1 && pool.spinningWorkers > 0 {
+            let ref = Unmanaged.passRetained(state)
+            state.offerCell.initialize(to: WorkerPool.Offer(run: { raw in
+                Unmanaged<JobRun>.fromOpaque(raw).takeRetainedValue()
+                    .participate(home: 0, role: .helper, pollsTask: false)
+            }, argument: ref.toOpaque()))
+            offered = pool.post(state.offerCell)
+            if offered { started += 1 } else { ref.release() }
+        }
         if spans.isEmpty {
-            for _ in 1 ..< plan.threads {
+            for _ in started ..< plan.threads {
                 do {
                     try pool.submit { state.participate(home: 0, role: .helper, pollsTask: false) }
                     started += 1
@@ -106,6 +122,9 @@ extension JobRun {
 
         // "Use the current thread, which saves starting a worker."
         let me = state.participate(home: home, role: .caller, pollsTask: pollsTask, prior: solo)
+        if offered && pool.retract(state.offerCell) {
+            Unmanaged.passUnretained(state).release()
+        }
         state.waitForClaimedChunks(state.claimedCount())
 
         let end = monotonicNanos()
@@ -170,14 +189,14 @@ extension JobRun {
     // first chunk; the helper then polls for work until the next run. When
     // a run's helpers ran chunks less than `recentHelpNanos` ago and a
     // worker is polling, a run submits its helpers before its first chunk:
-    // a queue push, no wake-up, and the helper starts a chunk earlier. If
-    // the job turns out tiny, it paid the push and the shared state
-    // (~0.3 µs); a run shorter than `engageSpinningNanos` does not renew
-    // the evidence, even when its helper caught a chunk, so a loop of tiny
-    // jobs after heavy ones goes back to starting alone within
-    // `recentHelpNanos`. The time is
-    // read before the pool is: after idle the pool's counters are out of
-    // every cache, and the time says whether reading them could pay.
+    // an offer (see `runShared`), no wake-up, and the helper starts a
+    // chunk earlier. If the job turns out tiny, it paid the offer and the
+    // shared state (~0.3 µs); a run shorter than `engageSpinningNanos`
+    // does not renew the evidence, even when its helper caught a chunk,
+    // so a loop of tiny jobs after heavy ones goes back to starting alone
+    // within `recentHelpNanos`. The time is read before the pool is: after
+    // idle the pool's counters are out of every cache, and the time says
+    // whether reading them could pay.
 
     /// When the helpers of a shared run last ran chunks (`monotonicNanos`),
     /// on any pool. Relaxed: a hint, read and written without ordering.
@@ -193,7 +212,7 @@ extension JobRun {
     /// above), so only work well beyond that is worth sharing.
     static let engageSleepingNanos = 20_000
     /// Work left (estimated) that justifies handing chunks to a worker that
-    /// is polling for work: a queue push, and it arrives within a
+    /// is polling for work: an offer, and it arrives within a
     /// microsecond or two, so a few times that. Not lower: a caller slowed
     /// a little (a timer interrupt between two clock reads, a debug build)
     /// would then engage a helper for a tiny job; the helper polls again

@@ -152,6 +152,9 @@ final class JobRun {
     /// alignment goes through `posix_memalign`, ~0.2 µs more here. Span
     /// slots are 64 bytes apart, so two cursors never share a cache line.
     let block: UnsafeMutableRawPointer
+    /// Where the run's offer to a polling worker is written (see
+    /// `runShared`), in `block`; initialized only when posted.
+    let offerCell: UnsafeMutablePointer<WorkerPool.Offer>
 
     /// One record per helper that ran or skipped a chunk, in the order they
     /// finished; room for every helper the run may submit. A helper takes
@@ -179,13 +182,15 @@ final class JobRun {
         let rareAt = up(recordsAt + recordCapacity * MemoryLayout<MTJobReport.Participant>.stride,
                         MemoryLayout<Rare>.alignment)
         let lockAt = up(rareAt + MemoryLayout<Rare>.stride, MemoryLayout<pthread_mutex_t>.alignment)
-        block = .allocate(byteCount: lockAt + MemoryLayout<pthread_mutex_t>.stride, alignment: 16)
+        let offerAt = up(lockAt + MemoryLayout<pthread_mutex_t>.stride, MemoryLayout<WorkerPool.Offer>.alignment)
+        block = .allocate(byteCount: offerAt + MemoryLayout<WorkerPool.Offer>.stride, alignment: 16)
         spans = block.bindMemory(to: SpanSlot.self, capacity: n)
         records = (block + recordsAt).bindMemory(to: MTJobReport.Participant.self, capacity: recordCapacity)
         rare = (block + rareAt).bindMemory(to: Rare.self, capacity: 1)
         rare.initialize(to: Rare())
         rareLock = (block + lockAt).bindMemory(to: pthread_mutex_t.self, capacity: 1)
         pthread_mutex_init(rareLock, nil)
+        offerCell = (block + offerAt).bindMemory(to: WorkerPool.Offer.self, capacity: 1)
         self.plan = plan
         self.body = job.threadFunction
         self.progress = job.progress

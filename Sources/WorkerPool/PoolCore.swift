@@ -62,6 +62,11 @@ final class PoolCore {
     /// Workers polling for work right now (Parking.md, rule 2).
     /// Sequentially consistent on both sides.
     let spinners = Atomic<Int>(0)
+    /// The address of the posted `WorkerPool.Offer`, or 0 (see
+    /// `WorkerPool.post`). Taken or retracted by compare-and-swap to 0:
+    /// acquiring-and-releasing, pairing the poster's writes of the offer
+    /// with the taker's reads.
+    let offered = Atomic<Int>(0)
     /// Workers that announced sleep and have not resumed yet. Incremented
     /// before the worker's sleep word is set to 1, so a submitter that sees
     /// no spinner and no sleeper knows every worker is running an item.

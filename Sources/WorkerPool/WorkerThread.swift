@@ -152,14 +152,25 @@ final class WorkerThread {
             // Relaxed polls: a missed update is caught by `park`'s
             // sequentially consistent re-check.
             let own = slot.pending.load(ordering: .relaxed)
-            if own > 0 || core.sharedPending.load(ordering: .relaxed) > 0
+            let offer = core.offered.load(ordering: .relaxed)
+            if own > 0 || offer != 0 || core.sharedPending.load(ordering: .relaxed) > 0
                 || !slot.active.load(ordering: .relaxed) || core.closing.load(ordering: .relaxed)
             {
                 slot.spinning.store(false, ordering: .relaxed)
                 core.spinners.wrappingAdd(-1, ordering: .sequentiallyConsistent)
+                // An offer is run at once (unless our own queue has work),
+                // if we are the one who takes it.
+                let took = own == 0 && offer != 0 && core.offered.compareExchange(
+                    expected: offer, desired: 0, ordering: .acquiringAndReleasing).exchanged
                 // We stop watching the shared queue and will run our own
-                // work first: pass the watch on (rule 3).
-                if own > 0 && core.sharedPending.load(ordering: .sequentiallyConsistent) > 0 { core.notifyShared() }
+                // work or the offer first: pass the watch on (rule 3).
+                if (own > 0 || took) && core.sharedPending.load(ordering: .sequentiallyConsistent) > 0 {
+                    core.notifyShared()
+                }
+                if took, let o = UnsafePointer<WorkerPool.Offer>(bitPattern: offer) {
+                    let (run, argument) = (o.pointee.run, o.pointee.argument)
+                    run(argument)
+                }
                 return true
             }
             if core.spinNanoseconds == 0 { return false }
