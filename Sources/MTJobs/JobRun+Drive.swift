@@ -86,23 +86,14 @@ extension JobRun {
         // refused submission (pool shut down) just means fewer helpers, as
         // an exhausted work pool does in the kernel.
         var started = 1
-        // One helper goes to a worker that polls for work, when there is
-        // one, as an offer (see `WorkerPool.Offer`): one word swapped each
-        // way, where a submission costs both sides the queue's lock,
-        // storage and count. The offer holds a reference to the run; if no
-        // worker has taken it when the caller is done, the caller takes it
-        // back (its chunks are all claimed by then: nothing is lost).
         var offered = false
-        if spans.isEmpty && plan.threads > 1 && pool.spinningWorkers > 0 {
-            let ref = Unmanaged.passRetained(state)
-            state.offerCell.initialize(to: WorkerPool.Offer(run: { raw in
-                Unmanaged<JobRun>.fromOpaque(raw).takeRetainedValue()
-                    .participate(home: 0, role: .helper, pollsTask: false)
-            }, argument: ref.toOpaque()))
-            offered = pool.post(state.offerCell)
-            if offered { started += 1 } else { ref.release() }
-        }
         if spans.isEmpty {
+            // A worker polling for work gets one helper as an offer (see
+            // `offerHelper`), the others go through the queue.
+            if plan.threads > 1 && pool.spinningWorkers > 0 && state.offerHelper(to: pool) {
+                offered = true
+                started += 1
+            }
             for _ in started ..< plan.threads {
                 do {
                     try pool.submit { state.participate(home: 0, role: .helper, pollsTask: false) }
@@ -122,9 +113,7 @@ extension JobRun {
 
         // "Use the current thread, which saves starting a worker."
         let me = state.participate(home: home, role: .caller, pollsTask: pollsTask, prior: solo)
-        if offered && pool.retract(state.offerCell) {
-            Unmanaged.passUnretained(state).release()
-        }
+        if offered { state.retractHelper(from: pool) }
         state.waitForClaimedChunks(state.claimedCount())
 
         let end = monotonicNanos()
@@ -189,7 +178,7 @@ extension JobRun {
     // first chunk; the helper then polls for work until the next run. When
     // a run's helpers ran chunks less than `recentHelpNanos` ago and a
     // worker is polling, a run submits its helpers before its first chunk:
-    // an offer (see `runShared`), no wake-up, and the helper starts a
+    // an offer (see `offerHelper`), no wake-up, and the helper starts a
     // chunk earlier. If the job turns out tiny, it paid the offer and the
     // shared state (~0.3 µs); a run shorter than `engageSpinningNanos`
     // does not renew the evidence, even when its helper caught a chunk,

@@ -153,7 +153,7 @@ final class JobRun {
     /// slots are 64 bytes apart, so two cursors never share a cache line.
     let block: UnsafeMutableRawPointer
     /// Where the run's offer to a polling worker is written (see
-    /// `runShared`), in `block`; initialized only when posted.
+    /// `offerHelper`), in `block`; initialized only when posted.
     let offerCell: UnsafeMutablePointer<WorkerPool.Offer>
 
     /// One record per helper that ran or skipped a chunk, in the order they
@@ -391,6 +391,31 @@ final class JobRun {
             semaphore?.signal()
         }
         return p
+    }
+
+    // MARK: offering a helper
+
+    /// Offers one helper to a worker of `pool` that polls for work (see
+    /// `WorkerPool.Offer`): one word swapped each way, where a submission
+    /// costs both sides the queue's lock, storage and count. The offer
+    /// holds a reference to the run. Returns false, having changed nothing,
+    /// when the pool already holds another offer.
+    func offerHelper(to pool: WorkerPool) -> Bool {
+        let ref = Unmanaged.passRetained(self)
+        offerCell.initialize(to: WorkerPool.Offer(run: { raw in
+            Unmanaged<JobRun>.fromOpaque(raw).takeRetainedValue()
+                .participate(home: 0, role: .helper, pollsTask: false)
+        }, argument: ref.toOpaque()))
+        if pool.post(offerCell) { return true }
+        ref.release()
+        return false
+    }
+
+    /// Takes the offer back unless a worker took it, with the reference it
+    /// held. Called by the caller once its claim loop ended: every chunk is
+    /// claimed then, so a helper that never came loses nothing.
+    func retractHelper(from pool: WorkerPool) {
+        if pool.retract(offerCell) { Unmanaged.passUnretained(self).release() }
     }
 
     /// Do not rename: shows in profiles as the caller waiting for helpers.
