@@ -94,16 +94,16 @@ extension JobRun {
                 offered = true
                 started += 1
             }
-            for _ in started ..< plan.threads {
+            for slot in started - 1 ..< plan.threads - 1 {
                 do {
-                    try pool.submit { state.participate(home: 0, role: .helper, pollsTask: false) }
+                    try pool.submit { state.participate(home: state.threadSpanHome(slot: slot), slot: slot, pollsTask: false) }
                     started += 1
                 } catch { break }
             }
         } else {
-            for node in helperNodes {
+            for (slot, node) in helperNodes.enumerated() {
                 let s = spans.firstIndex { $0.node == node } ?? 0
-                let work: WorkItem = { state.participate(home: s, role: .helper, pollsTask: false) }
+                let work: WorkItem = { state.participate(home: s, slot: slot, pollsTask: false) }
                 do {
                     do { try pool.submit(toNode: node, work) } catch { try pool.submit(work) }
                     started += 1
@@ -112,9 +112,9 @@ extension JobRun {
         }
 
         // "Use the current thread, which saves starting a worker."
-        let me = state.participate(home: home, role: .caller, pollsTask: pollsTask, prior: solo)
+        let (me, mine) = state.participate(home: home, slot: nil, pollsTask: pollsTask, prior: solo)
         if offered { state.retractHelper(from: pool) }
-        state.waitForClaimedChunks(state.claimedCount())
+        state.waitForClaimedChunks(state.claimedCount() - mine)
 
         let end = monotonicNanos()
         let elapsed = Duration.nanoseconds(end - t0)

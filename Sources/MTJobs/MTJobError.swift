@@ -25,7 +25,8 @@ public enum MTJobError: Error, Hashable, Sendable, CustomStringConvertible {
 /// No new chunk starts after the cancellation is seen; every chunk already
 /// started finishes first. ``report`` says how far the job got:
 /// ``MTJobReport/completedRanges`` lists exactly the units that were done
-/// (one contiguous prefix per span), so a caller can resume with the rest.
+/// (at most one contiguous prefix of each thread's or NUMA node's share of
+/// the chunks), so a caller can resume with the rest.
 public struct MTJobCancelled: Error, Sendable, CustomStringConvertible {
     /// The report of the part of the job that ran.
     public let report: MTJobReport

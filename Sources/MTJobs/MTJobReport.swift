@@ -38,8 +38,10 @@ public struct MTJobReport: Sendable {
     public let spans: [NUMASpan]
     /// Units whose chunks ran to completion.
     public let unitsCompleted: Int
-    /// Exactly the units done, as ranges in increasing order (the whole job
-    /// when nothing stopped it; after a cancellation one prefix per span).
+    /// Exactly the units done, as ranges in increasing order: the whole job
+    /// when nothing stopped it. After a cancellation, at most one prefix of
+    /// each share the run cut the job into (one share per thread, or per
+    /// NUMA node for a ``MTJob/numaAware`` job), adjacent ranges merged.
     public var completedRanges: [Range<Int>] {
         if let partial { return partial }
         return plan.size > 0 ? [plan.start ..< plan.start + plan.size] : []

@@ -10,4 +10,13 @@ public struct WorkerInfo: Sendable, Hashable {
     public let cpu: Int
     /// The NUMA node (OS index) local to that PU, if any.
     public let numaNode: Int?
+
+    /// For modules of this package that store a worker's fields apart and
+    /// rebuild its info (MTJobs' helper slots).
+    package init(poolID: Int, index: Int, cpu: Int, numaNode: Int?) {
+        self.poolID = poolID
+        self.index = index
+        self.cpu = cpu
+        self.numaNode = numaNode
+    }
 }
