@@ -21,7 +21,10 @@ extension JobRun {
     static func run(_ job: MTJob, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
                     pollsTask: Bool = true) throws -> MTJobReport {
         try job.validate()
-        let t0 = monotonicNanos()
+        // One look-up of the clock's scale for the run (a lazy global: each
+        // look-up is a runtime call).
+        let clock = RunClock()
+        let t0 = clock.now()
         // Both given: no need to read (copy) the pool's topology.
         let sizing = if let m = job.minChunk, let t = job.maxThreads { (minChunk: m, maxThreads: t) }
             else { JobSizing.resolve(job, topology: pool.topology) }
@@ -36,9 +39,9 @@ extension JobRun {
         // shared state (the kernel's fast path).
         if plan.isInline {
             let r = job.start ..< job.start + job.size
-            let b = monotonicNanos()
+            let b = clock.now()
             try job.threadFunction(r)
-            let e = monotonicNanos()
+            let e = clock.now()
             job.progress?(job.size)
             let me = MTJobReport.Participant(
                 role: .caller, worker: WorkerPool.current, cpu: currentCPU(), numaNode: WorkerPool.current?.numaNode,
@@ -67,17 +70,18 @@ extension JobRun {
                 && t0 &- JobRun.lastHelped.load(ordering: .relaxed) < JobRun.recentHelpNanos
                 && pool.spinningWorkers > 0
             if !recentHelp {
-                return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0)
+                return try runOnEvidence(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask,
+                                         clock: clock, t0: t0)
             }
         }
         return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel,
-                             pollsTask: pollsTask, t0: t0,
+                             pollsTask: pollsTask, clock: clock, t0: t0,
                              spans: spans, home: home, helperNodes: helperNodes, solo: SoloShare())
     }
 
     /// The caller and its helpers share the chunks through a `JobRun`.
     static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                          pollsTask: Bool, t0: Int,
+                          pollsTask: Bool, clock: RunClock, t0: Int,
                           spans: [NUMASpan], home: Int, helperNodes: [Int], solo: SoloShare) throws -> MTJobReport {
         let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans,
                            helpers: spans.isEmpty ? plan.threads - 1 : helperNodes.count, solo: solo)
@@ -116,7 +120,7 @@ extension JobRun {
         if offered { state.retractHelper(from: pool) }
         state.waitForClaimedChunks(state.claimedCount() - mine)
 
-        let end = monotonicNanos()
+        let end = clock.now()
         let elapsed = Duration.nanoseconds(end - t0)
         // An error stops the run first, so a run that never stopped has
         // none (and its caller takes no lock).
@@ -213,7 +217,7 @@ extension JobRun {
     /// Runs chunks on the caller alone until the evidence says helpers pay
     /// (then continues in `runShared`) or the job is done.
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                              pollsTask: Bool, t0: Int) throws -> MTJobReport {
+                              pollsTask: Bool, clock: RunClock, t0: Int) throws -> MTJobReport {
         let n = plan.chunkCount
         let body = job.threadFunction, progress = job.progress
         let cancel = job.cancellation
@@ -238,7 +242,6 @@ extension JobRun {
         // planning alone can take microseconds (cold caches), which the
         // first evidence check must not count as chunk time.
         var solo = SoloShare()
-        let clock = RunClock()
         solo.start = clock.now()
         solo: while true {
             // The chunks up to the next stop (an evidence check, a Task
@@ -315,7 +318,8 @@ extension JobRun {
         }
         solo.end = clock.now()
         if engaged {
-            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask, t0: t0,
+            return try runShared(job, plan: plan, pool: pool, extraCancel: extraCancel, pollsTask: pollsTask,
+                                 clock: clock, t0: t0,
                                  spans: [], home: 0, helperNodes: [], solo: solo)
         }
         return soloReport(job, plan, solo, t0: t0)
