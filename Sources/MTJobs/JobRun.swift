@@ -558,16 +558,11 @@ final class JobRun {
 // is published through `waiter` (see "Waiting").
 extension JobRun: @unchecked Sendable {}
 
-/// glibc's `sched_getcpu` (a vDSO call), looked up once: Swift's Glibc
-/// module does not declare it (it needs `_GNU_SOURCE`).
-private let schedGetCPU: (@convention(c) () -> Int32)? = {
-    guard let f = dlsym(nil, "sched_getcpu") else { return nil }
-    return unsafeBitCast(f, to: (@convention(c) () -> Int32).self)
-}()
-
-/// The CPU the calling thread runs on, if the system says.
+/// The CPU the calling thread runs on, if the system says: glibc's
+/// `sched_getcpu` through the shim, which declares it (Swift's Glibc module
+/// needs `_GNU_SOURCE` for it). A direct call, where a function pointer
+/// looked up with `dlsym` into a lazy global cost a runtime call per use.
 func currentCPU() -> Int? {
-    guard let f = schedGetCPU else { return nil }
-    let c = f()
+    let c = mtj_current_cpu()
     return c >= 0 ? Int(c) : nil
 }
