@@ -23,14 +23,26 @@ let package = Package(
             path: "Benchmarks/PoolBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
+        .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
         .executableTarget(
             name: "MTJobsBenchmarks",
             dependencies: [
+                "BenchSupport",
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "MTJobs", package: "mtjobs"),
             ],
             path: "Benchmarks/MTJobsBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
+        ),
+        // Comparisons that must run interleaved on a machine whose speed
+        // changes minute by minute: `swift run -c release MTJobsInterleaved`.
+        .executableTarget(
+            name: "MTJobsInterleaved",
+            dependencies: [
+                "BenchSupport",
+                .product(name: "MTJobs", package: "mtjobs"),
+            ],
+            path: "Benchmarks/MTJobsInterleaved"
         ),
         .executableTarget(
             name: "SerialJobsBenchmarks",

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchSupport
 import Dispatch
 import MTJobs
 #if canImport(Glibc)
@@ -9,25 +10,9 @@ import Glibc
 // (../shared/peers/cpp/common.h): 64 chunks on 2 threads, ~1 µs chunks of
 // dependent xorshift-multiply steps, a 2 GiB fresh-buffer fill with 0x5A
 // then 0xA5, and an irregular loop where iteration i costs (i+1)·K steps.
-// Read GB/s as 2 GiB / time, efficiency as T1 / (2 · T2).
+// Read GB/s as 2 GiB / time, efficiency as T1 / (2 · T2). The kernels
+// themselves are in BenchSupport, shared with MTJobsInterleaved.
 
-/// ~1 µs of dependent work on this machine (the peers' FJ_WORK_STEPS).
-@inline(never)
-func workChunk(_ i: Int, steps: Int = 670) -> UInt64 {
-    var x = UInt64(truncatingIfNeeded: i) &+ 1
-    for _ in 0 ..< steps {
-        x ^= x >> 33
-        x &*= 0xFF51_AFD7_ED55_8CCD
-    }
-    return x
-}
-
-/// Iteration i of the irregular loop: (i+1)·k steps.
-@inline(never)
-func irregular(_ i: Int, k: Int) -> UInt64 { workChunk(i, steps: (i + 1) * k) }
-
-let irregularN = 2048
-let irregularK = 16
 let fillBytes = 2 << 30
 let fillChunk = 2 << 20
 

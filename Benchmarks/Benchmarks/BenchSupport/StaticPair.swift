@@ -15,7 +15,7 @@ import Glibc
 ///
 /// Its thread polls without sleeping: start it in a benchmark's setup and
 /// stop it in the teardown, so that it takes no CPU from the other rows.
-final class StaticPair: Sendable {
+public final class StaticPair: Sendable {
     private let chunks: Int
     private let body: @Sendable (Int) -> Void
     /// The generation the caller asked for; -1 asks the thread to quit.
@@ -26,12 +26,12 @@ final class StaticPair: Sendable {
     /// runs and stops the pair).
     private let thread = Mutex<pthread_t?>(nil)
 
-    init(chunks: Int, body: @escaping @Sendable (Int) -> Void) {
+    public init(chunks: Int, body: @escaping @Sendable (Int) -> Void) {
         self.chunks = chunks
         self.body = body
     }
 
-    func start() {
+    public func start() {
         let me = Unmanaged.passRetained(self).toOpaque()
         var t = pthread_t()
         guard pthread_create(&t, nil, { arg in
@@ -42,7 +42,7 @@ final class StaticPair: Sendable {
         thread.withLock { $0 = t }
     }
 
-    func stop() {
+    public func stop() {
         go.store(-1, ordering: .releasing)
         if let t = thread.withLock({ $0 }) { pthread_join(t, nil) }
         thread.withLock { $0 = nil }
@@ -51,7 +51,7 @@ final class StaticPair: Sendable {
     }
 
     /// One job: chunks `0 ..< chunks / 2` here, the rest on the thread.
-    func run() {
+    public func run() {
         let g = go.load(ordering: .relaxed) + 1
         go.store(g, ordering: .releasing)
         for i in 0 ..< chunks / 2 { body(i) }
