@@ -222,7 +222,7 @@ final class JobRun {
         let lockAt = up(rareAt + MemoryLayout<Rare>.stride, MemoryLayout<pthread_mutex_t>.alignment)
         let offerAt = up(lockAt + MemoryLayout<pthread_mutex_t>.stride, MemoryLayout<WorkerPool.Offer>.alignment)
         block = .allocate(byteCount: offerAt + MemoryLayout<WorkerPool.Offer>.stride + 48, alignment: 16)
-        let line = block + (64 - Int(bitPattern: block) & 63) & 63
+        let line = block + (64 - Int(bitPattern: block) % 64) % 64
         spans = line.bindMemory(to: SpanSlot.self, capacity: n)
         helperSlots = (line + slotsAt).bindMemory(to: HelperSlot.self, capacity: helperSlotCount)
         for i in 0 ..< helperSlotCount { (helperSlots + i).initialize(to: HelperSlot()) }
@@ -238,10 +238,13 @@ final class JobRun {
         self.extraCancel = extraCancel
         guidedDivisor = 2 * max(plan.threads, 1)
         if spanPlan.isEmpty {
+            // Span i ends `left * (i + 1) / n` chunks after the solo ones,
+            // computed without overflow for any chunk count.
             let first = solo.chunks, left = plan.chunkCount - solo.chunks
+            let (q, r) = left.quotientAndRemainder(dividingBy: n)
+            func end(_ i: Int) -> Int { first + q * i + r * i / n }
             for i in 0 ..< n {
-                let lo = i == 0 ? 0 : first + left * i / n, hi = first + left * (i + 1) / n
-                (spans + i).initialize(to: SpanSlot(lo: lo, hi: hi, node: -1))
+                (spans + i).initialize(to: SpanSlot(lo: i == 0 ? 0 : end(i), hi: end(i + 1), node: -1))
             }
             if solo.chunks > 0 {
                 spans[0].cursor.store(solo.chunks, ordering: .relaxed)

@@ -38,6 +38,15 @@ struct ThreadSpanTests {
         #expect(bounds(after) == [0 ..< 19, 19 ..< 34, 34 ..< 49, 49 ..< 64])
         #expect(after.spans[0].cursor.load(ordering: .relaxed) == 4)
         #expect(after.claimedCount() == 4)
+        // A chunk count near Int.max (a huge load-balance factor) splits
+        // without overflow, and the spans still tile every chunk.
+        let huge = ChunkPlan(start: 0, size: 1 << 62, align: 1, minChunk: 1, maxThreads: 64, loadBalanceFactor: .max)
+        #expect(huge.chunkCount == 1 << 62)
+        let job = MTJob(size: 1 << 62, minChunk: 1, maxThreads: 64, loadBalanceFactor: .max) { _ in }
+        let big = JobRun(plan: huge, job: job, extraCancel: nil, spans: [], helpers: 63)
+        let b = bounds(big)
+        #expect(b.count == 64 && b.first?.lowerBound == 0 && b.last?.upperBound == 1 << 62)
+        #expect(zip(b, b.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound && !$0.isEmpty })
         // Fewer chunks left than threads: one span per chunk left.
         let short = makeRun(chunks: 8, threads: 4, solo: SoloShare(chunks: 6, units: 6, start: 0, end: 0))
         #expect(bounds(short) == [0 ..< 7, 7 ..< 8])
