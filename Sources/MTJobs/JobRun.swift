@@ -41,8 +41,8 @@ import Glibc
 // steals. The split also balances uneven chunks better: with the padata
 // default of 8 chunks whose cost grows with the index, the thread with the
 // cheap half steals the front of the other's half, where one shared
-// counter handed them out alternately (efficiency 0.89–0.90 against
-// 0.84–0.86, measured interleaved). Beyond `maxThreadSpans` threads, spans
+// counter handed them out alternately (efficiency 0.89–0.91 against
+// 0.84–0.87, measured interleaved). Beyond `maxThreadSpans` threads, spans
 // are shared (slot `i` homes span `(i + 1) mod maxThreadSpans`), so that a
 // thread looking for chunks to steal reads at most that many cursors.
 //
