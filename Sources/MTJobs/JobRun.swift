@@ -276,18 +276,12 @@ final class JobRun {
         return out
     }
 
-    /// Chunks the helpers ran or skipped so far (acquiring: the caller
-    /// reads their records after).
+    /// Chunks the helpers ran or skipped so far. Sequentially consistent:
+    /// the caller's re-read after it stored `waiter` needs it (see
+    /// "Waiting"), and it orders the records' reads after the loads like an
+    /// acquiring load would (on x86 both are plain loads).
     @inline(__always)
     func helpersDone() -> Int {
-        var n = 0
-        for i in 0 ..< helperSlotCount { n &+= helperSlots[i].done.load(ordering: .acquiring) }
-        return n
-    }
-
-    /// The same, sequentially consistent: the caller's re-read after it
-    /// stored `waiter` (see "Waiting").
-    func helpersDoneSeqCst() -> Int {
         var n = 0
         for i in 0 ..< helperSlotCount { n &+= helperSlots[i].done.load(ordering: .sequentiallyConsistent) }
         return n
@@ -522,7 +516,7 @@ final class JobRun {
         let sem = DispatchSemaphore(value: 0)
         semaphore = sem
         waiter.store(1, ordering: .sequentiallyConsistent)
-        while helpersDoneSeqCst() != target { sem.wait() }
+        while helpersDone() != target { sem.wait() }
     }
 
     /// How much work the synchronous caller does between two polls of its
