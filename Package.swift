@@ -52,6 +52,8 @@ let package = Package(
         .testTarget(name: "SerialJobsTests", dependencies: ["SerialJobs", "WorkerPool", "Topology"]),
         .testTarget(name: "HashEngineTests", dependencies: ["HashEngine"]),
         .testTarget(name: "mtrunTests", dependencies: ["mtrun"]),
+        // The Swift examples of README.md and the DocC articles, compiled and checked verbatim.
+        .testTarget(name: "DocExamplesTests", dependencies: ["MTJobs", "SerialJobs", "Topology", "WorkerPool"]),
     ],
     swiftLanguageModes: [.v6]
 )
