@@ -1,8 +1,9 @@
 import Dispatch
 import Synchronization
-import CHwloc
+import CSystemShims
 import Topology
 import WorkerPool
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -401,7 +402,7 @@ final class JobRun {
         // The Task is polled when `chunks` reaches `nextPoll` (see
         // `taskPollNanos`), the first time after one chunk: `run` polled
         // it before the first.
-        let clock = RunClock()
+        let clock = TSCClock()
         var nextPoll = pollsTask ? 1 : Int.max, polledAt = 0, polledChunks = 0
         claiming: while let batch = claim(home: home) {
             if chunks == 0 {
@@ -501,14 +502,14 @@ final class JobRun {
     /// `waitSpinNanos`, then parks on a semaphore.
     func waitForClaimedChunks(_ target: Int) {
         if helpersDone() == target { return }
-        let deadline = monotonicNanos() + JobRun.waitSpinNanos
+        let deadline = TSCClock.now() + JobRun.waitSpinNanos
         var polls = 0
         while true {
             if helpersDone() == target { return }
             mtj_cpu_relax()
             polls &+= 1
             if polls & 63 == 0 {
-                if monotonicNanos() >= deadline { break }
+                if TSCClock.now() >= deadline { break }
                 // A helper preempted on this CPU gets it back at once.
                 sched_yield()
             }

@@ -1,6 +1,7 @@
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 
 /// The two CPU sets of an ``Instance``.
 public struct CPUSets: Sendable, Hashable, CustomStringConvertible {

@@ -1,4 +1,5 @@
 import Synchronization
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -364,13 +365,6 @@ final class ReorderWindow {
     /// Whether ticket `t` is completed but not yet serialized (reports only;
     /// racy by nature).
     func isReady(_ t: UInt64) -> Bool { tags[slot(t)].load(ordering: .relaxed) == t &+ 1 }
-}
-
-/// 120 bytes of nothing: keeps the fields around it off each other's cache
-/// lines (with the fields' own 8 bytes, 128 bytes apart).
-struct CacheLinePad {
-    let words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
 // `items` follows the hand-over protocol above; every other mutable field is

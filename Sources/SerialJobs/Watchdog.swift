@@ -1,5 +1,6 @@
-import CHwloc
+import MTSupport
 import Synchronization
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,15 +26,12 @@ public final class Watchdog: Sendable {
         let (s, a) = period.components
         let ns = max(1_000_000, UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000))
         core = WatchdogCore(instance: instance, period: ns, onStall: onStall)
-        let raw = Unmanaged.passRetained(core).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let core = Unmanaged<WatchdogCore>.fromOpaque(raw!).takeRetainedValue()
-            core.run()
-            return nil
-        }, raw)
-        precondition(rc == 0, "SerialJobs: cannot start the watchdog thread (\(rc))")
-        pthread_detach(tid)
+        let core = self.core
+        do {
+            try OSThread.startDetached(name: "sj-watchdog") { core.run() }
+        } catch {
+            preconditionFailure("SerialJobs: cannot start the watchdog thread (\(error.code))")
+        }
     }
 
     /// Stops watching; the thread exits at once.
@@ -63,7 +61,6 @@ private final class WatchdogCore: Sendable {
     }
 
     func run() {
-        _ = mtj_set_thread_name("sj-watchdog")
         struct Seen {
             var drained: UInt64
             var since: UInt64
@@ -71,9 +68,9 @@ private final class WatchdogCore: Sendable {
         }
         var seen: [ObjectIdentifier: Seen] = [:]
         while !cancelled.load(ordering: .relaxed) {
-            parker.park(deadline: Parker.now() + period)
+            parker.park(deadline: MonotonicClock.now + period)
             guard !cancelled.load(ordering: .relaxed), let instance else { return }
-            let now = Parker.now()
+            let now = MonotonicClock.now
             var next: [ObjectIdentifier: Seen] = [:]
             for shell in instance.shells {
                 let id = ObjectIdentifier(shell)
