@@ -149,10 +149,9 @@ extension JobRun {
     // MARK: Helpers on evidence
     //
     // Waking a parked worker costs the caller a futex wake, and the worker
-    // arrives a while later: a few microseconds on bare metal, 20 µs of
-    // the caller's time and 100 µs or more until it runs on a virtual
-    // machine whose other vCPU is halted (measured on the 2-core VM this
-    // was written on). A job whose chunks are all done before a helper
+    // arrives a while later: microseconds on bare metal; on a virtual
+    // machine whose other vCPU is halted, tens of microseconds of the
+    // caller's time and a hundred or more until the worker runs. A job whose chunks are all done before a helper
     // could arrive pays that for nothing: 64 no-op chunks take the caller
     // well under a microsecond. So when a job has many chunks per thread,
     // the caller starts alone, on its own stack: no shared state, no

@@ -34,11 +34,10 @@ import Glibc
 //
 // Thread spans. Without NUMA spans, the chunks the caller did not run alone
 // are split evenly into one span per thread: the caller's first, then
-// helper `i`'s (helper slot `i` homes span `i + 1`). The kernel, and this
-// code before, had one counter for all: every claim then moved its cache
-// line from the thread that claimed last, ~0.1 µs on the virtual machine
-// this was written on, about nine times per thread in a run of 64 chunks
-// of 1 µs. A thread's own cursor stays in its own cache until someone
+// helper `i`'s (helper slot `i` homes span `i + 1`). The kernel has one
+// counter for all: every claim then moves its cache line from the thread
+// that claimed last (of the order of 0.1 µs), several times per thread in
+// a run of short chunks. A thread's own cursor stays in its own cache until someone
 // steals. The split also balances uneven chunks better: with the padata
 // default of 8 chunks whose cost grows with the index, the thread with the
 // cheap half steals the front of the other's half, where one shared

@@ -12,8 +12,8 @@ import Glibc
 // Items do not become one pool submission each: a shell keeps up to
 // `parallelWidth` *runners*, pool work items that claim tickets from the
 // window (an atomic counter) and run their parallel functions. That keeps
-// the pool's queues and locks out of the per-item path (the kernel's
-// overhead lesson, padata.md §6 #15).
+// the pool's queues and locks out of the per-item path (the kernel queues
+// one work item per object in padata_do_parallel, kernel/padata.c).
 //
 // Starting and stopping runners without stranding an item (Dekker pairing):
 //   producer: publish (submitted = t + 1, seq_cst); r = runners (seq_cst);

@@ -10,8 +10,9 @@ import Glibc
 // wraps (2^64 items at 10^10 items/s take 58 years). The caller-visible
 // sequence number is `startSequence &+ t`, so sequence numbers wrap freely
 // (tests start them just below 2^32 and 2^64) while every index below is
-// computed from the ticket. This is the kernel's wrap lesson (padata.md §5
-// #17, #18): the slot of an item and "the next slot to look at" are derived
+// computed from the ticket. The kernel's sequence numbers are a wrapping
+// unsigned int (seq_nr in kernel/padata.c); here the slot of an item and
+// "the next slot to look at" are derived
 // from the same never-wrapping number, so they cannot disagree at a wrap,
 // whatever the window size (3 and 6 are tested).
 //

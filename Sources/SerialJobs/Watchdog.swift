@@ -17,8 +17,9 @@ import Glibc
 /// or the Swift concurrency pool may be blocked, so it cannot rely on them.
 /// It never changes what the shells do; it only reports.
 ///
-/// The kernel has no such detection: a lost object blocks its stream
-/// forever (padata.md §2.4, §6 #11).
+/// The kernel has no such detection: its reorder step waits for the next
+/// sequence number without a timeout (kernel/padata.c), so a lost object
+/// blocks its stream forever.
 public final class Watchdog: Sendable {
     private let core: WatchdogCore
 

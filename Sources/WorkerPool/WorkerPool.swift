@@ -125,8 +125,8 @@ public final class WorkerPool {
     ///
     /// A submission takes the shared queue's lock and writes its storage
     /// and pending count, and the worker that picks the item up reads all
-    /// three: on the 2-vCPU VM this was measured on, 0.2–0.3 µs on each
-    /// side, for cache lines the other thread wrote last. An offer is one
+    /// three: a few tenths of a microsecond on each side, for cache lines
+    /// the other thread wrote last. An offer is one
     /// word: the poster swaps it in, a polling worker swaps it out and
     /// runs it. It may also never run: no worker may be polling, or the
     /// poster may take it back first (``retract(_:)``). So it suits work
