@@ -48,11 +48,11 @@ public struct StallReport: Sendable, Hashable, CustomStringConvertible {
     public let oldest: StuckItem
     /// Items in flight.
     public let inFlight: Int
-    /// How long nothing has been serialized, in nanoseconds.
-    public let stalledNanoseconds: UInt64
+    /// How long nothing has been serialized.
+    public let stalledFor: Duration
 
     public var description: String {
-        "shell \(shellIndex) stalled for \(stalledNanoseconds / 1_000_000) ms at \(oldest); \(inFlight) items in flight"
+        "shell \(shellIndex) stalled for \(stalledFor.components.seconds * 1000 + stalledFor.components.attoseconds / 1_000_000_000_000_000) ms at \(oldest); \(inFlight) items in flight"
     }
 }
 

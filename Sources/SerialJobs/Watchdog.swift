@@ -87,7 +87,7 @@ private final class WatchdogCore: Sendable {
                         shellIndex: shell.index,
                         oldest: StuckItem(sequence: shell.ring.startSequence &+ d, stage: shell.stage(d)),
                         inFlight: Int(s - d),
-                        stalledNanoseconds: now - entry.since
+                        stalledFor: .nanoseconds(Int64(now - entry.since))
                     ))
                 }
                 next[id] = entry
