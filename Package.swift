@@ -3,6 +3,8 @@ import PackageDescription
 
 // Module map (see README "Architecture"):
 //   CHwloc → Topology → WorkerPool → { MTJobs, SerialJobs } → HashEngine → mtrun
+// CSystemShims carries the operating-system calls of every layer, CHashGuard
+// the SIGBUS guard of HashEngine's file mappings.
 let package = Package(
     name: "mtjobs",
     products: [
@@ -19,26 +21,36 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
     ],
     targets: [
+        // hwloc and nothing else; only Topology imports it.
         .systemLibrary(
             name: "CHwloc",
             pkgConfig: "hwloc",
             providers: [.apt(["libhwloc-dev"])]
         ),
-        .target(name: "Topology", dependencies: ["CHwloc"]),
-        .target(name: "WorkerPool", dependencies: ["Topology", "CHwloc"]),
-        .target(name: "MTJobs", dependencies: ["WorkerPool", "Topology", "CHwloc"]),
-        .target(name: "SerialJobs", dependencies: ["WorkerPool", "Topology"]),
+        // Linux calls Swift cannot make directly (futex, TSC, spin hint,
+        // current CPU, thread name, gettid, move_pages).
+        .target(name: "CSystemShims"),
+        // The SIGBUS guard for mapped files that shrink while being hashed.
+        .target(name: "CHashGuard"),
+        // Package-internal helpers every layer shares (not a product): the
+        // lock, the parker, the clocks, thread start, thread-local keys,
+        // cache-line padding, small-file reads.
+        .target(name: "MTSupport", dependencies: ["CSystemShims"]),
+        .target(name: "Topology", dependencies: ["CHwloc", "CSystemShims", "MTSupport"]),
+        .target(name: "WorkerPool", dependencies: ["Topology", "MTSupport", "CSystemShims"]),
+        .target(name: "MTJobs", dependencies: ["WorkerPool", "Topology", "MTSupport", "CSystemShims"]),
+        .target(name: "SerialJobs", dependencies: ["WorkerPool", "Topology", "MTSupport", "CSystemShims"]),
         .target(
             name: "HashEngine",
             dependencies: [
-                "SerialJobs", "WorkerPool",
+                "SerialJobs", "WorkerPool", "Topology", "MTSupport", "CSystemShims", "CHashGuard",
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         .executableTarget(
             name: "mtrun",
             dependencies: [
-                "Topology", "WorkerPool", "MTJobs", "SerialJobs", "HashEngine",
+                "Topology", "MTJobs", "HashEngine",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -48,9 +60,12 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "WorkerPoolTests", dependencies: ["WorkerPool", "Topology"]),
-        .testTarget(name: "MTJobsTests", dependencies: ["MTJobs", "WorkerPool", "Topology"]),
-        .testTarget(name: "SerialJobsTests", dependencies: ["SerialJobs", "WorkerPool", "Topology"]),
-        .testTarget(name: "HashEngineTests", dependencies: ["HashEngine"]),
+        .testTarget(name: "MTJobsTests", dependencies: ["MTJobs", "WorkerPool", "Topology", "MTSupport", "CSystemShims"]),
+        .testTarget(name: "SerialJobsTests", dependencies: ["SerialJobs", "WorkerPool", "Topology", "MTSupport"]),
+        .testTarget(
+            name: "HashEngineTests",
+            dependencies: ["HashEngine", "Topology", .product(name: "Crypto", package: "swift-crypto")]
+        ),
         .testTarget(name: "mtrunTests", dependencies: ["mtrun"]),
         // The Swift examples of README.md and the DocC articles, compiled and checked verbatim.
         .testTarget(name: "DocExamplesTests", dependencies: ["MTJobs", "SerialJobs", "Topology", "WorkerPool"]),

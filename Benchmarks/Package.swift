@@ -19,11 +19,13 @@ let package = Package(
                 .product(name: "Benchmark", package: "package-benchmark"),
                 .product(name: "Topology", package: "mtjobs"),
                 .product(name: "WorkerPool", package: "mtjobs"),
+                "CBenchShims",
             ],
             path: "Benchmarks/PoolBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "package-benchmark")]
         ),
         .target(name: "BenchSupport", path: "Benchmarks/BenchSupport"),
+        .target(name: "CBenchShims", path: "Benchmarks/CBenchShims"),
         .executableTarget(
             name: "MTJobsBenchmarks",
             dependencies: [

@@ -5,7 +5,7 @@ import Musl
 #endif
 import SerialJobs
 import Synchronization
-import WorkerPool
+import MTSupport
 
 /// The tallies of one checksum file, kept by the serial stage.
 final class CheckTally: Sendable {

@@ -1,5 +1,5 @@
 import Synchronization
-import WorkerPool
+import MTSupport
 
 /// Standard output and standard error of one `mtrun hash` run, with the
 /// ordering coreutils gives them.

@@ -5,7 +5,7 @@ import Musl
 #endif
 import Crypto
 import Synchronization
-import WorkerPool
+import MTSupport
 import Topology
 
 /// The digest of one input and how many bytes it had.

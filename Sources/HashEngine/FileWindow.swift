@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CHwloc
+import CHashGuard
 import Crypto
 
 /// A read-only `mmap(2)` of part of a file, read under a SIGBUS guard.

@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
-import WorkerPool
+import MTSupport
 
 /// Where `mtrun hash` writes bytes: a file descriptor, or memory in tests.
 public protocol OutputSink: Sendable {

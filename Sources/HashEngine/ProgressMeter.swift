@@ -4,7 +4,7 @@ import Glibc
 import Musl
 #endif
 import Synchronization
-import WorkerPool
+import MTSupport
 
 /// `--progress`: one status line on standard error, redrawn every 200 ms by
 /// its own thread: files done, bytes hashed, rate and, once the walk is over
@@ -35,9 +35,7 @@ final class ProgressMeter: Sendable {
     }
 
     static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+        Double(MonotonicClock.now) / 1e9
     }
 
     func discovered(_ path: [UInt8]) {
@@ -51,24 +49,15 @@ final class ProgressMeter: Sendable {
     func finished() { filesDone.add(1, ordering: .relaxed) }
 
     func start() {
-        let box = Unmanaged.passRetained(self).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { ctx in
-            let meter = Unmanaged<ProgressMeter>.fromOpaque(ctx!).takeRetainedValue()
-            meter.loop()
-            return nil
-        }, box)
-        if rc == 0 {
-            thread.withLock { $0 = tid }
-        } else {
-            Unmanaged<ProgressMeter>.fromOpaque(box).release()
-        }
+        // No thread to be had: no progress line, the hashing goes on.
+        guard let tid = try? OSThread.start({ [self] in loop() }) else { return }
+        thread.withLock { $0 = tid }
     }
 
     func stop() {
         stopping.store(true, ordering: .releasing)
         if let tid = thread.withLock({ t -> pthread_t? in defer { t = nil }; return t }) {
-            pthread_join(tid, nil)
+            OSThread.join(tid)
         }
         console.endProgress()
     }

@@ -3,7 +3,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import CHwloc
+import CSystemShims
+import MTSupport
 import Topology
 
 /// Maps the windows of one big file ahead of the thread hashing it, on a
@@ -71,16 +72,8 @@ final class WindowMapper {
         condition = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(condition, nil)
-        let context = Unmanaged.passRetained(self).toOpaque()
-        let rc = pthread_create(&thread, nil, { raw in
-            let mapper = Unmanaged<WindowMapper>.fromOpaque(raw!).takeRetainedValue()
-            mapper.produce()
-            return nil
-        }, context)
-        if rc != 0 {
-            Unmanaged<WindowMapper>.fromOpaque(context).release()
-            return nil
-        }
+        guard let started = try? OSThread.start(name: "mtrun-map", { [self] in produce() }) else { return nil }
+        thread = started
     }
 
     deinit {
@@ -114,12 +107,11 @@ final class WindowMapper {
         stopping = true
         pthread_cond_broadcast(condition)
         pthread_mutex_unlock(mutex)
-        pthread_join(thread, nil)
+        OSThread.join(thread)
     }
 
     /// The helper thread's loop.
     private func produce() {
-        _ = mtj_set_thread_name("mtrun-map")
         if let cpus { try? Topology.shared.bindCurrentThread(to: cpus) }
         pthread_mutex_lock(mutex)
         while true {
@@ -163,5 +155,5 @@ final class WindowMapper {
 
 // Safe: every mutable field is guarded by `mutex` (see above); `fd`, `size`,
 // `windowSize`, `depth` and the lock pointers are immutable, and `thread`
-// is written by `init` before the thread starts and read only by `finish`.
+// is written by `init` (the thread never reads it) and read only by `finish`.
 extension WindowMapper: @unchecked Sendable {}

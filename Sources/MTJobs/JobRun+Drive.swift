@@ -1,6 +1,7 @@
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 
 /// Starting a run: validation, the fast paths, helper submission, the
 /// caller's share and the report (the body of `padata_do_multithreaded`).
@@ -23,7 +24,7 @@ extension JobRun {
         try job.validate()
         // One look-up of the clock's scale for the run (a lazy global: each
         // look-up is a runtime call).
-        let clock = RunClock()
+        let clock = TSCClock()
         let t0 = clock.now()
         // Both given: no need to read (copy) the pool's topology.
         let sizing = if let m = job.minChunk, let t = job.maxThreads { (minChunk: m, maxThreads: t) }
@@ -81,7 +82,7 @@ extension JobRun {
 
     /// The caller and its helpers share the chunks through a `JobRun`.
     static func runShared(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                          pollsTask: Bool, clock: RunClock, t0: Int,
+                          pollsTask: Bool, clock: TSCClock, t0: Int,
                           spans: [NUMASpan], home: Int, helperNodes: [Int], solo: SoloShare) throws -> MTJobReport {
         let state = JobRun(plan: plan, job: job, extraCancel: extraCancel, spans: spans,
                            helpers: spans.isEmpty ? plan.threads - 1 : helperNodes.count, solo: solo)
@@ -148,10 +149,9 @@ extension JobRun {
     // MARK: Helpers on evidence
     //
     // Waking a parked worker costs the caller a futex wake, and the worker
-    // arrives a while later: a few microseconds on bare metal, 20 µs of
-    // the caller's time and 100 µs or more until it runs on a virtual
-    // machine whose other vCPU is halted (measured on the 2-core VM this
-    // was written on). A job whose chunks are all done before a helper
+    // arrives a while later: microseconds on bare metal; on a virtual
+    // machine whose other vCPU is halted, tens of microseconds of the
+    // caller's time and a hundred or more until the worker runs. A job whose chunks are all done before a helper
     // could arrive pays that for nothing: 64 no-op chunks take the caller
     // well under a microsecond. So when a job has many chunks per thread,
     // the caller starts alone, on its own stack: no shared state, no
@@ -217,7 +217,7 @@ extension JobRun {
     /// Runs chunks on the caller alone until the evidence says helpers pay
     /// (then continues in `runShared`) or the job is done.
     static func runOnEvidence(_ job: MTJob, plan: ChunkPlan, pool: WorkerPool, extraCancel: MTJobCancelHandle?,
-                              pollsTask: Bool, clock: RunClock, t0: Int) throws -> MTJobReport {
+                              pollsTask: Bool, clock: TSCClock, t0: Int) throws -> MTJobReport {
         let n = plan.chunkCount
         let body = job.threadFunction, progress = job.progress
         let cancel = job.cancellation
@@ -339,7 +339,7 @@ extension JobRun {
 
     static func emptyReport(_ plan: ChunkPlan, _ t0: Int) -> MTJobReport {
         MTJobReport(plan: plan, threadsStarted: 0, caller: nil, helpers: [], spans: [], unitsCompleted: 0,
-                    completedRanges: plan.size == 0 ? nil : [], elapsed: .nanoseconds(monotonicNanos() - t0))
+                    completedRanges: plan.size == 0 ? nil : [], elapsed: .nanoseconds(TSCClock.now() - t0))
     }
 
     static func runAsync(_ job: MTJob, pool: WorkerPool) async throws -> MTJobReport {

@@ -1,8 +1,9 @@
 import Dispatch
 import Synchronization
-import CHwloc
+import CSystemShims
 import Topology
 import WorkerPool
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,11 +34,10 @@ import Glibc
 //
 // Thread spans. Without NUMA spans, the chunks the caller did not run alone
 // are split evenly into one span per thread: the caller's first, then
-// helper `i`'s (helper slot `i` homes span `i + 1`). The kernel, and this
-// code before, had one counter for all: every claim then moved its cache
-// line from the thread that claimed last, ~0.1 µs on the virtual machine
-// this was written on, about nine times per thread in a run of 64 chunks
-// of 1 µs. A thread's own cursor stays in its own cache until someone
+// helper `i`'s (helper slot `i` homes span `i + 1`). The kernel has one
+// counter for all: every claim then moves its cache line from the thread
+// that claimed last (of the order of 0.1 µs), several times per thread in
+// a run of short chunks. A thread's own cursor stays in its own cache until someone
 // steals. The split also balances uneven chunks better: with the padata
 // default of 8 chunks whose cost grows with the index, the thread with the
 // cheap half steals the front of the other's half, where one shared
@@ -401,7 +401,7 @@ final class JobRun {
         // The Task is polled when `chunks` reaches `nextPoll` (see
         // `taskPollNanos`), the first time after one chunk: `run` polled
         // it before the first.
-        let clock = RunClock()
+        let clock = TSCClock()
         var nextPoll = pollsTask ? 1 : Int.max, polledAt = 0, polledChunks = 0
         claiming: while let batch = claim(home: home) {
             if chunks == 0 {
@@ -501,14 +501,14 @@ final class JobRun {
     /// `waitSpinNanos`, then parks on a semaphore.
     func waitForClaimedChunks(_ target: Int) {
         if helpersDone() == target { return }
-        let deadline = monotonicNanos() + JobRun.waitSpinNanos
+        let deadline = TSCClock.now() + JobRun.waitSpinNanos
         var polls = 0
         while true {
             if helpersDone() == target { return }
             mtj_cpu_relax()
             polls &+= 1
             if polls & 63 == 0 {
-                if monotonicNanos() >= deadline { break }
+                if TSCClock.now() >= deadline { break }
                 // A helper preempted on this CPU gets it back at once.
                 sched_yield()
             }

@@ -1,6 +1,7 @@
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -184,13 +185,7 @@ final class FirstMismatch: Sendable {
 
 /// Reads a decimal number from a small file (sysfs).
 private func readNumber(_ path: String) -> Int? {
-    let fd = open(path, O_RDONLY)
-    guard fd >= 0 else { return nil }
-    defer { close(fd) }
-    var buf = [UInt8](repeating: 0, count: 64)
-    let n = read(fd, &buf, buf.count)
-    guard n > 0 else { return nil }
-    return Int(String(decoding: buf[..<n], as: UTF8.self).filter { $0.isNumber })
+    SmallFile.text(path, maxBytes: 64).flatMap { Int($0.filter { $0.isNumber }) }
 }
 
 // `memory`, `mapping`, `hugePages`, `pageAlign` are immutable; the bytes are

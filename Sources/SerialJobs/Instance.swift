@@ -1,6 +1,7 @@
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 
 /// The two CPU sets of an ``Instance``.
 public struct CPUSets: Sendable, Hashable, CustomStringConvertible {
@@ -111,8 +112,8 @@ public final class Instance {
     }
 
     static func validate(_ r: CPUSets, poolCPUs: CPUSet) throws(SerialJobsError) -> CPUSets {
-        guard !r.parallel.isEmpty else { throw .emptyCPUSet("parallel") }
-        guard !r.serial.isEmpty else { throw .emptyCPUSet("serial") }
+        guard !r.parallel.isEmpty else { throw .emptyCPUSet(.parallel) }
+        guard !r.serial.isEmpty else { throw .emptyCPUSet(.serial) }
         let missing = r.parallel.union(r.serial).subtracting(poolCPUs)
         guard missing.isEmpty else { throw .cpusNotInPool(missing) }
         return r
@@ -293,7 +294,7 @@ public final class Instance {
     }
 
     /// Whether the instance accepts new items.
-    public var isStarted: Bool { accepting.load(ordering: .relaxed) }
+    public var isAccepting: Bool { accepting.load(ordering: .relaxed) }
 }
 
 struct WeakShell {

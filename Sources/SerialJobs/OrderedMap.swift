@@ -1,5 +1,6 @@
 import Synchronization
 import WorkerPool
+import MTSupport
 
 // MARK: - orderedMap: SerialJobs for Swift sequences
 //

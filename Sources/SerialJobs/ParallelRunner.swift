@@ -1,7 +1,8 @@
-import CHwloc
+import CSystemShims
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,8 +12,8 @@ import Glibc
 // Items do not become one pool submission each: a shell keeps up to
 // `parallelWidth` *runners*, pool work items that claim tickets from the
 // window (an atomic counter) and run their parallel functions. That keeps
-// the pool's queues and locks out of the per-item path (the kernel's
-// overhead lesson, padata.md §6 #15).
+// the pool's queues and locks out of the per-item path (the kernel queues
+// one work item per object in padata_do_parallel, kernel/padata.c).
 //
 // Starting and stopping runners without stranding an item (Dekker pairing):
 //   producer: publish (submitted = t + 1, seq_cst); r = runners (seq_cst);
@@ -149,9 +150,9 @@ extension Shell {
             wantBatch = true
             // Every batch is timed (two clock reads, ~40 ns): the times
             // decide the claim size and whether a second runner pays.
-            let start = Parker.now()
+            let start = MonotonicClock.now
             runBatch(range, here: here)
-            let perItem = (Parker.now() - start) / UInt64(range.count)
+            let perItem = (MonotonicClock.now - start) / UInt64(range.count)
             // Items slower than ~20 us are claimed one at a time so the
             // last ones spread over every runner.
             slowItems = perItem > 20_000
@@ -199,7 +200,7 @@ extension Shell {
     /// items steals that cache line from it on every item, and claiming
     /// one item at a time repeats the per-batch costs for each.
     func lingerForWork(here: Int) -> Bool {
-        let deadline = Parker.now() + Shell.runnerLingerNanoseconds
+        let deadline = MonotonicClock.now + Shell.runnerLingerNanoseconds
         var polls = 0
         var seenSince = -1
         var lastAvail: UInt64 = 0
@@ -227,7 +228,7 @@ extension Shell {
             // producer storing `submitted` finds the line still its own.
             for _ in 0..<Shell.lingerPollGap { _ = handoffEpoch.load(ordering: .relaxed) }
             polls += 1
-            if polls & 3 == 0 && Parker.now() >= deadline { return false }
+            if polls & 3 == 0 && MonotonicClock.now >= deadline { return false }
         }
     }
 

@@ -1,4 +1,5 @@
 import Synchronization
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,8 +10,9 @@ import Glibc
 // wraps (2^64 items at 10^10 items/s take 58 years). The caller-visible
 // sequence number is `startSequence &+ t`, so sequence numbers wrap freely
 // (tests start them just below 2^32 and 2^64) while every index below is
-// computed from the ticket. This is the kernel's wrap lesson (padata.md §5
-// #17, #18): the slot of an item and "the next slot to look at" are derived
+// computed from the ticket. The kernel's sequence numbers are a wrapping
+// unsigned int (seq_nr in kernel/padata.c); here the slot of an item and
+// "the next slot to look at" are derived
 // from the same never-wrapping number, so they cannot disagree at a wrap,
 // whatever the window size (3 and 6 are tested).
 //
@@ -364,13 +366,6 @@ final class ReorderWindow {
     /// Whether ticket `t` is completed but not yet serialized (reports only;
     /// racy by nature).
     func isReady(_ t: UInt64) -> Bool { tags[slot(t)].load(ordering: .relaxed) == t &+ 1 }
-}
-
-/// 120 bytes of nothing: keeps the fields around it off each other's cache
-/// lines (with the fields' own 8 bytes, 128 bytes apart).
-struct CacheLinePad {
-    let words: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 }
 
 // `items` follows the hand-over protocol above; every other mutable field is

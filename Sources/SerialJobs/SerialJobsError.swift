@@ -12,7 +12,7 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
     /// A CPU set that must not be empty is empty. The associated value names
     /// which one ("parallel", "serial", or the effective set after
     /// intersecting with the pool's CPUs).
-    case emptyCPUSet(String)
+    case emptyCPUSet(CPUSetKind)
     /// A reorder window must hold at least one item.
     case invalidWindow(Int)
     /// A callback-CPU hint must be zero or positive.
@@ -37,7 +37,7 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
     public var description: String {
         switch self {
         case .stopped: return "the SerialJobs shell or instance is stopped"
-        case .emptyCPUSet(let which): return "the \(which) CPU set is empty"
+        case .emptyCPUSet(let which): return "the \(which == .serial ? "serial" : "parallel") CPU set is empty"
         case .invalidWindow(let w): return "a reorder window needs at least 1 slot (got \(w))"
         case .invalidCallbackCPU(let c): return "a callback CPU must be >= 0 (got \(c))"
         case .cpusNotInPool(let s): return "CPUs \(s) are not CPUs of the instance's worker pool"

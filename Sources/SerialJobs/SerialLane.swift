@@ -1,6 +1,7 @@
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -110,25 +111,16 @@ extension Shell {
 /// a drain), so a serial function that waits on its own shell is refused
 /// instead of deadlocking.
 enum DrainContext {
-    nonisolated(unsafe) private static var key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
-    }()
+    private static let key = ThreadLocalKey<Shell>()
 
     /// The shell being drained on this thread (unretained: only compared).
-    static var current: Shell? {
-        guard let p = pthread_getspecific(key) else { return nil }
-        return Unmanaged<Shell>.fromOpaque(p).takeUnretainedValue()
-    }
+    static var current: Shell? { key.current }
 
     static func enter(_ s: Shell) -> UnsafeMutableRawPointer? {
-        let previous = pthread_getspecific(key)
-        pthread_setspecific(key, Unmanaged.passUnretained(s).toOpaque())
-        return previous
+        key.exchange(Unmanaged.passUnretained(s).toOpaque())
     }
 
     static func leave(_ previous: UnsafeMutableRawPointer?) {
-        pthread_setspecific(key, previous)
+        key.exchange(previous)
     }
 }

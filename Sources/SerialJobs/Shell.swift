@@ -1,6 +1,7 @@
 import Synchronization
 import Topology
 import WorkerPool
+import MTSupport
 
 /// One ordered stream of items on an ``Instance`` (the kernel's
 /// `padata_shell`).
@@ -331,7 +332,7 @@ public final class Shell {
     func spinForDrained(_ target: UInt64) -> Bool {
         let d0 = ring.drained.load(ordering: .acquiring)
         if d0 >= target { return true }
-        let t0 = Parker.now()
+        let t0 = MonotonicClock.now
         var polls = 0
         while true {
             // Acquiring: pairs with the drainer's `drained` store (the
@@ -340,7 +341,7 @@ public final class Shell {
             if d >= target { return true }
             polls &+= 1
             guard polls & 255 == 0 else { continue }
-            let elapsed = Parker.now() &- t0
+            let elapsed = MonotonicClock.now &- t0
             if elapsed >= Shell.producerSpinNanoseconds { return false }
             // After 1 µs, keep spinning only if the rate so far predicts
             // the target within the budget.

@@ -1,3 +1,4 @@
+import MTSupport
 /// Where an unserialized item stands.
 public enum ItemStage: Sendable, Hashable {
     /// Submitted; no runner has started its parallel function yet.
@@ -47,11 +48,11 @@ public struct StallReport: Sendable, Hashable, CustomStringConvertible {
     public let oldest: StuckItem
     /// Items in flight.
     public let inFlight: Int
-    /// How long nothing has been serialized, in nanoseconds.
-    public let stalledNanoseconds: UInt64
+    /// How long nothing has been serialized.
+    public let stalledFor: Duration
 
     public var description: String {
-        "shell \(shellIndex) stalled for \(stalledNanoseconds / 1_000_000) ms at \(oldest); \(inFlight) items in flight"
+        "shell \(shellIndex) stalled for \(stalledFor.components.seconds * 1000 + stalledFor.components.attoseconds / 1_000_000_000_000_000) ms at \(oldest); \(inFlight) items in flight"
     }
 }
 
@@ -62,7 +63,7 @@ extension Shell {
         let target = ring.reserved.bitwiseOr(1, ordering: .sequentiallyConsistent).oldValue >> 1
         let (s, a) = timeout.components
         let ns = UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
-        let done = isDraining ? false : waitForDrained(target, deadline: Parker.now() + ns)
+        let done = isDraining ? false : waitForDrained(target, deadline: MonotonicClock.now + ns)
         if done { releaseSpentItems() }
         return report(completed: done)
     }

@@ -1,71 +1,9 @@
 import Synchronization
 import WorkerPool
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A one-thread blocker with permit semantics: ``unpark()`` before
-/// ``park(deadline:)`` makes the park return at once, so a wake-up between
-/// "decide to wait" and "wait" is never lost.
-final class Parker {
-    // protected by `mutex`
-    private var permit = false
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let cond: UnsafeMutablePointer<pthread_cond_t>
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        cond = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        var attr = pthread_condattr_t()
-        pthread_condattr_init(&attr)
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(cond, &attr)
-        pthread_condattr_destroy(&attr)
-    }
-
-    deinit {
-        pthread_mutex_destroy(mutex)
-        pthread_cond_destroy(cond)
-        mutex.deallocate()
-        cond.deallocate()
-    }
-
-    /// Signals the one thread that can wait here.
-    func unpark() {
-        pthread_mutex_lock(mutex)
-        permit = true
-        pthread_cond_signal(cond)
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// Do not rename: shows in profiles as a SerialJobs wait. Returns false
-    /// when `deadline` (CLOCK_MONOTONIC nanoseconds) passed without a permit.
-    @discardableResult
-    func park(deadline: UInt64? = nil) -> Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        while !permit {
-            if let d = deadline {
-                var ts = timespec(tv_sec: Int(d / 1_000_000_000), tv_nsec: Int(d % 1_000_000_000))
-                if pthread_cond_timedwait(cond, mutex, &ts) == ETIMEDOUT && !permit { return false }
-            } else {
-                pthread_cond_wait(cond, mutex)
-            }
-        }
-        permit = false
-        return true
-    }
-
-    static func now() -> UInt64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
-    }
-}
-
-// `permit` is guarded by `mutex`; the pointers are immutable.
-extension Parker: @unchecked Sendable {}
 
 /// Threads and tasks waiting for a shell's `drained` count to reach a target
 /// (window space for a producer, everything serialized for `stop`).

@@ -1,5 +1,6 @@
-import CHwloc
+import MTSupport
 import Synchronization
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,8 +17,9 @@ import Glibc
 /// or the Swift concurrency pool may be blocked, so it cannot rely on them.
 /// It never changes what the shells do; it only reports.
 ///
-/// The kernel has no such detection: a lost object blocks its stream
-/// forever (padata.md §2.4, §6 #11).
+/// The kernel has no such detection: its reorder step waits for the next
+/// sequence number without a timeout (kernel/padata.c), so a lost object
+/// blocks its stream forever.
 public final class Watchdog: Sendable {
     private let core: WatchdogCore
 
@@ -25,15 +27,12 @@ public final class Watchdog: Sendable {
         let (s, a) = period.components
         let ns = max(1_000_000, UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000))
         core = WatchdogCore(instance: instance, period: ns, onStall: onStall)
-        let raw = Unmanaged.passRetained(core).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let core = Unmanaged<WatchdogCore>.fromOpaque(raw!).takeRetainedValue()
-            core.run()
-            return nil
-        }, raw)
-        precondition(rc == 0, "SerialJobs: cannot start the watchdog thread (\(rc))")
-        pthread_detach(tid)
+        let core = self.core
+        do {
+            try OSThread.startDetached(name: "sj-watchdog") { core.run() }
+        } catch {
+            preconditionFailure("SerialJobs: cannot start the watchdog thread (\(error.code))")
+        }
     }
 
     /// Stops watching; the thread exits at once.
@@ -63,7 +62,6 @@ private final class WatchdogCore: Sendable {
     }
 
     func run() {
-        _ = mtj_set_thread_name("sj-watchdog")
         struct Seen {
             var drained: UInt64
             var since: UInt64
@@ -71,9 +69,9 @@ private final class WatchdogCore: Sendable {
         }
         var seen: [ObjectIdentifier: Seen] = [:]
         while !cancelled.load(ordering: .relaxed) {
-            parker.park(deadline: Parker.now() + period)
+            parker.park(deadline: MonotonicClock.now + period)
             guard !cancelled.load(ordering: .relaxed), let instance else { return }
-            let now = Parker.now()
+            let now = MonotonicClock.now
             var next: [ObjectIdentifier: Seen] = [:]
             for shell in instance.shells {
                 let id = ObjectIdentifier(shell)
@@ -89,7 +87,7 @@ private final class WatchdogCore: Sendable {
                         shellIndex: shell.index,
                         oldest: StuckItem(sequence: shell.ring.startSequence &+ d, stage: shell.stage(d)),
                         inFlight: Int(s - d),
-                        stalledNanoseconds: now - entry.since
+                        stalledFor: .nanoseconds(Int64(now - entry.since))
                     ))
                 }
                 next[id] = entry

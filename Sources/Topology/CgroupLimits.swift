@@ -1,3 +1,4 @@
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,7 +24,7 @@ enum CgroupLimits {
     ///   - cgroupFile: the `/proc/self/cgroup` to read (a fake one in tests).
     ///   - mount: where the cgroup file systems are mounted.
     static func cpuQuota(cgroupFile: String = "/proc/self/cgroup", mount: String = "/sys/fs/cgroup") -> Double? {
-        guard let text = readSmallFile(cgroupFile) else { return nil }
+        guard let text = SmallFile.text(cgroupFile) else { return nil }
         var best: Double?
         func keep(_ q: Double?) { if let q { best = min(best ?? q, q) } }
         for line in text.split(separator: "\n") {
@@ -35,7 +36,7 @@ enum CgroupLimits {
                 // cgroup v2 (unified): /sys/fs/cgroup, or /sys/fs/cgroup/unified
                 // on a hybrid system.
                 for dir in [mount, mount + "/unified"] {
-                    walk(path) { keep(parseCPUMax(readSmallFile(dir + $0 + "/cpu.max"))) }
+                    walk(path) { keep(parseCPUMax(SmallFile.text(dir + $0 + "/cpu.max"))) }
                 }
             } else if fields[1].split(separator: ",").contains("cpu") {
                 // cgroup v1 with the cpu controller, mounted as "cpu",
@@ -44,8 +45,8 @@ enum CgroupLimits {
                 for name in names.sorted() {
                     let dir = mount + "/" + name
                     walk(path) {
-                        keep(parseCFS(quota: readSmallFile(dir + $0 + "/cpu.cfs_quota_us"),
-                                      period: readSmallFile(dir + $0 + "/cpu.cfs_period_us")))
+                        keep(parseCFS(quota: SmallFile.text(dir + $0 + "/cpu.cfs_quota_us"),
+                                      period: SmallFile.text(dir + $0 + "/cpu.cfs_period_us")))
                     }
                 }
             }
@@ -85,16 +86,5 @@ enum CgroupLimits {
         guard let q = quota.flatMap({ Int64($0.trimmingASCIIWhitespace()) }), q > 0,
               let p = period.flatMap({ Int64($0.trimmingASCIIWhitespace()) }), p > 0 else { return nil }
         return Double(q) / Double(p)
-    }
-
-    /// The first 4 KiB of a small (sysfs, procfs) file, or nil.
-    static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: 4096)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n > 0 else { return nil }
-        return String(decoding: buf[0..<n], as: UTF8.self)
     }
 }

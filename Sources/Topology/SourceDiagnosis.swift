@@ -1,3 +1,4 @@
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -11,7 +12,7 @@ import Glibc
 /// Explains why hwloc refused an XML file.
 enum XMLDiagnosis {
     static func reason(path: String) -> String {
-        guard let head = readPrefix(path, bytes: 4096) else {
+        guard let head = SmallFile.bytes(path, maxBytes: 4096) else {
             return "cannot read it (\(String(cString: strerror(errno))))"
         }
         if head.isEmpty { return "the file is empty" }
@@ -33,16 +34,6 @@ enum XMLDiagnosis {
             }
         }
         return "malformed or truncated hwloc XML (hwloc could not load it)"
-    }
-
-    static func readPrefix(_ path: String, bytes: Int) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var buf = [UInt8](repeating: 0, count: bytes)
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard n >= 0 else { return nil }
-        return Array(buf[0..<n])
     }
 }
 

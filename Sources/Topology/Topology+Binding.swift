@@ -1,4 +1,5 @@
 import CHwloc
+import CSystemShims
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,6 +1,7 @@
-import CHwloc
+import CSystemShims
 import Synchronization
 import Topology
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif

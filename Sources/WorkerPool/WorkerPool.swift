@@ -125,19 +125,19 @@ public final class WorkerPool {
     ///
     /// A submission takes the shared queue's lock and writes its storage
     /// and pending count, and the worker that picks the item up reads all
-    /// three: on the 2-vCPU VM this was measured on, 0.2–0.3 µs on each
-    /// side, for cache lines the other thread wrote last. An offer is one
+    /// three: a few tenths of a microsecond on each side, for cache lines
+    /// the other thread wrote last. An offer is one
     /// word: the poster swaps it in, a polling worker swaps it out and
     /// runs it. It may also never run: no worker may be polling, or the
-    /// poster may take it back first (``retract(_:)``). So it suits work
+    /// poster may take it back first (`retract(_:)`). So it suits work
     /// that is optional, like a helper of a multithreaded job, whose
     /// caller does every chunk nobody else claimed.
-    public struct Offer {
+    package struct Offer {
         /// Called on the worker that takes the offer, with `argument`.
-        public var run: @convention(c) (UnsafeMutableRawPointer) -> Void
-        public var argument: UnsafeMutableRawPointer
+        package var run: @convention(c) (UnsafeMutableRawPointer) -> Void
+        package var argument: UnsafeMutableRawPointer
 
-        public init(run: @convention(c) (UnsafeMutableRawPointer) -> Void, argument: UnsafeMutableRawPointer) {
+        package init(run: @convention(c) (UnsafeMutableRawPointer) -> Void, argument: UnsafeMutableRawPointer) {
             self.run = run
             self.argument = argument
         }
@@ -147,16 +147,16 @@ public final class WorkerPool {
     /// work between two items); only one offer is posted at a time.
     /// Returns false, and changes nothing, when another offer is posted.
     /// The offer must stay at its address, valid, until it runs or
-    /// ``retract(_:)`` returns true; a worker reads it once, right after
+    /// `retract(_:)` returns true; a worker reads it once, right after
     /// taking it, before calling `run`. A sleeping worker does not see it.
-    public func post(_ offer: UnsafePointer<Offer>) -> Bool {
+    package func post(_ offer: UnsafePointer<Offer>) -> Bool {
         core.offered.compareExchange(expected: 0, desired: Int(bitPattern: offer),
                                      ordering: .acquiringAndReleasing).exchanged
     }
 
     /// Takes a posted `offer` back. Returns true when no worker took it:
     /// it will not run. False when a worker took it (it runs, or ran).
-    public func retract(_ offer: UnsafePointer<Offer>) -> Bool {
+    package func retract(_ offer: UnsafePointer<Offer>) -> Bool {
         core.offered.compareExchange(expected: Int(bitPattern: offer), desired: 0,
                                      ordering: .acquiringAndReleasing).exchanged
     }

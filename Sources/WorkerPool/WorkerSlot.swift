@@ -1,5 +1,6 @@
-import CHwloc
+import CSystemShims
 import Synchronization
+import MTSupport
 
 /// One PU the pool may place a worker on: the worker's own queue, its
 /// sleep word, and (while one runs) its thread.

@@ -1,6 +1,7 @@
-import CHwloc
+import CSystemShims
 import Synchronization
 import Topology
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,23 +27,18 @@ final class WorkerThread {
 
     /// Starts the thread. Returns pthread_create's result.
     func start(core: PoolCore) -> Int32 {
-        let box = Unmanaged.passRetained(WorkerContext(core: core, thread: self)).toOpaque()
-        var tid = pthread_t()
-        let rc = pthread_create(&tid, nil, { raw in
-            let context = Unmanaged<WorkerContext>.fromOpaque(raw!)
-            context.takeUnretainedValue().thread.run(context)
-            return nil
-        }, box)
-        if rc != 0 {
-            Unmanaged<WorkerContext>.fromOpaque(box).release()
-            return rc
+        let context = Unmanaged.passRetained(WorkerContext(core: core, thread: self))
+        do {
+            pthread = try OSThread.start { context.takeUnretainedValue().thread.run(context) }
+            return 0
+        } catch {
+            context.release()
+            return error.code
         }
-        pthread = tid
-        return 0
     }
 
     func join() {
-        pthread_join(pthread, nil)
+        OSThread.join(pthread)
     }
 
     // MARK: - The loop
@@ -51,10 +47,10 @@ final class WorkerThread {
         let context = retained.takeUnretainedValue()
         let core = context.core
         let label = "\(core.name)-w\(max(slot.position.load(ordering: .relaxed), 0))"
-        _ = mtj_set_thread_name(String(decoding: label.utf8.prefix(15), as: UTF8.self))
+        OSThread.setCurrentName(label)
         if core.bind { try? core.topology.bindCurrentThread(to: [slot.cpu]) }
         // The context stays retained (it is the thread-local value) until exit.
-        pthread_setspecific(WorkerThread.key, retained.toOpaque())
+        WorkerThread.key.exchange(retained.toOpaque())
 
         let retired = loop(core)
         // Drop the slot's reference to us (it would otherwise keep this
@@ -70,7 +66,7 @@ final class WorkerThread {
         if core.sharedPending.load(ordering: .sequentiallyConsistent) > 0 { core.notifyShared() }
         var detach = detachAtExit
         if retired && !detach { detach = core.claimForDetach(self) }
-        pthread_setspecific(WorkerThread.key, nil)
+        WorkerThread.key.exchange(nil)
         core.liveThreads.wrappingAdd(-1, ordering: .relaxed)
         if detach { pthread_detach(pthread_self()) }
         retained.release()
@@ -146,7 +142,7 @@ final class WorkerThread {
         slot.spinning.store(true, ordering: .relaxed)
         // Pairs with `notifyShared`'s load (rule 2).
         core.spinners.wrappingAdd(1, ordering: .sequentiallyConsistent)
-        let deadline = monotonicNanoseconds() &+ core.spinNanoseconds
+        let deadline = MonotonicClock.now &+ core.spinNanoseconds
         var polls = 0
         while true {
             // Relaxed polls: a missed update is caught by `park`'s
@@ -177,7 +173,7 @@ final class WorkerThread {
             mtj_cpu_relax()
             polls &+= 1
             if polls & 63 == 0 {
-                if monotonicNanoseconds() >= deadline { return false }
+                if MonotonicClock.now >= deadline { return false }
                 // Every few µs, let a runnable thread on this PU (often the
                 // submitter itself, waiting for our result) have it: a
                 // spinning worker must not delay the caller by its spin.
@@ -219,17 +215,10 @@ final class WorkerThread {
     // MARK: - Thread-local identity
 
     /// Key of the thread-local `WorkerContext` (set for a worker's lifetime).
-    static let key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k, nil)
-        return k
-    }()
+    static let key = ThreadLocalKey<WorkerContext>()
 
     /// The calling thread's worker context, if it is a worker of any pool.
-    static var current: WorkerContext? {
-        guard let p = pthread_getspecific(key) else { return nil }
-        return Unmanaged<WorkerContext>.fromOpaque(p).takeUnretainedValue()
-    }
+    static var current: WorkerContext? { key.current }
 }
 
 /// What a worker thread holds: its pool's core and itself. Retained by the
@@ -241,14 +230,6 @@ final class WorkerContext {
         self.core = core
         self.thread = thread
     }
-}
-
-/// CLOCK_MONOTONIC in nanoseconds (vDSO, no syscall).
-@inline(__always)
-func monotonicNanoseconds() -> UInt64 {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
 }
 
 // `slot` is immutable; `pthread` is written once before the thread is

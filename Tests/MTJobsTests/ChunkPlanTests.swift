@@ -3,7 +3,7 @@ import Testing
 
 @Suite("ChunkPlan: padata's chunking policy")
 struct ChunkPlanTests {
-    @Test("reproduces the worked examples of padata.md §1.4 exactly")
+    @Test("reproduces the kernel's chunking on worked examples exactly")
     func workedExamples() {
         // start=0, size=10⁶, align=1, min_chunk=1, max_threads=16 → 16 works, 64 × 15625
         let a = ChunkPlan(start: 0, size: 1_000_000, align: 1, minChunk: 1, maxThreads: 16)

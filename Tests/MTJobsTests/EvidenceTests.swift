@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 @testable import MTJobs
 import WorkerPool
+import MTSupport
 
 /// "Helpers on evidence" (JobRun+Drive.swift): with many chunks per thread
 /// the caller starts alone and asks for helpers once the work left is worth

@@ -1,7 +1,7 @@
 @testable import MTJobs
 
 /// A line-by-line transliteration of the kernel's `padata_do_multithreaded`
-/// planning and `padata_mt_helper` cursor loop (padata.md §1.3), with the
+/// planning and `padata_mt_helper` cursor loop (kernel/padata.c), with the
 /// pool never running out of works. Used as the oracle for ChunkPlan.
 enum KernelReference {
     struct Result: Equatable {

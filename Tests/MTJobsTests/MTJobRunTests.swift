@@ -4,6 +4,7 @@ import Testing
 import Topology
 import WorkerPool
 @testable import MTJobs
+import MTSupport
 
 @Suite("MTJob.run: claiming, errors, cancellation, nesting")
 struct MTJobRunTests {

@@ -20,8 +20,8 @@ struct TestError: Error, Equatable {
 
 /// Spins for about `micros` microseconds (keeps a chunk on its thread).
 func busyWait(micros: Int) {
-    let end = monotonicNanos() + micros * 1000
-    while monotonicNanos() < end {}
+    let end = TSCClock.now() + micros * 1000
+    while TSCClock.now() < end {}
 }
 
 /// A pool for tests that must control the worker count.
@@ -31,6 +31,7 @@ func makePool(workers: Int, name: String = "mtjt") -> WorkerPool {
 }
 
 import Topology
+import MTSupport
 
 /// Sorted ranges with adjacent ones merged.
 func merged(_ ranges: [Range<Int>]) -> [Range<Int>] {

@@ -2,6 +2,7 @@ import Synchronization
 import Testing
 @testable import MTJobs
 import WorkerPool
+import MTSupport
 
 @Suite("JobRun: thread spans and helper slots")
 struct ThreadSpanTests {
@@ -90,8 +91,8 @@ struct ThreadSpanTests {
         let job = MTJob(size: 64, minChunk: 1, maxThreads: 2, loadBalanceFactor: 4) { r in
             if WorkerPool.current != nil { helperIn.store(true, ordering: .relaxed) }
             else if r.lowerBound == 0 {
-                let end = monotonicNanos() + 2_000_000_000
-                while !helperIn.load(ordering: .relaxed) && monotonicNanos() < end {}
+                let end = TSCClock.now() + 2_000_000_000
+                while !helperIn.load(ordering: .relaxed) && TSCClock.now() < end {}
             }
             busyWait(micros: 50)
         }

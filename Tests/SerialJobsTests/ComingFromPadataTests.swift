@@ -87,7 +87,7 @@ struct Padata2634Tests {
         let instance = try Instance(pool: sixPUPool, parallelCPUs: [0, 1], serialCPUs: [0, 1])
         try instance.removeCPU(0)
         #expect(instance.cpus == CPUSets(parallel: [1], serial: [1]))
-        #expect(throws: SerialJobsError.emptyCPUSet("parallel")) { try instance.removeCPU(1) }
+        #expect(throws: SerialJobsError.emptyCPUSet(.parallel)) { try instance.removeCPU(1) }
         _ = try roundTrip(try instance.makeShell())
     }
 
@@ -96,9 +96,9 @@ struct Padata2634Tests {
         let instance = try Instance()
         let shell = try instance.makeShell()
         instance.stop()
-        #expect(!instance.isStarted)
+        #expect(!instance.isAccepting)
         instance.start()
-        #expect(instance.isStarted)
+        #expect(instance.isAccepting)
         _ = try roundTrip(shell)
     }
 

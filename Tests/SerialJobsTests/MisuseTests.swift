@@ -11,10 +11,10 @@ import Glibc
 struct MisuseTests {
     @Test("an empty parallel or serial CPU set throws emptyCPUSet")
     func emptySets() throws {
-        #expect(throws: SerialJobsError.emptyCPUSet("parallel")) { try Instance(parallelCPUs: CPUSet()) }
-        #expect(throws: SerialJobsError.emptyCPUSet("serial")) { try Instance(serialCPUs: CPUSet()) }
+        #expect(throws: SerialJobsError.emptyCPUSet(.parallel)) { try Instance(parallelCPUs: CPUSet()) }
+        #expect(throws: SerialJobsError.emptyCPUSet(.serial)) { try Instance(serialCPUs: CPUSet()) }
         let instance = try Instance()
-        #expect(throws: SerialJobsError.emptyCPUSet("serial")) { try instance.setCPUs(serial: CPUSet()) }
+        #expect(throws: SerialJobsError.emptyCPUSet(.serial)) { try instance.setCPUs(serial: CPUSet()) }
     }
 
     @Test("CPUs the pool does not run on throw cpusNotInPool")

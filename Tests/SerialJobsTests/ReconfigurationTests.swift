@@ -80,7 +80,7 @@ struct ReconfigurationTests {
         #expect(instance.cpus == CPUSets(parallel: [1, 2], serial: [4, 5]))
         try instance.removeCPU(1, from: .both)
         #expect(instance.cpus == CPUSets(parallel: [2], serial: [4, 5]))
-        #expect(throws: SerialJobsError.emptyCPUSet("parallel")) { try instance.removeCPU(2, from: .parallel) }
+        #expect(throws: SerialJobsError.emptyCPUSet(.parallel)) { try instance.removeCPU(2, from: .parallel) }
     }
 
     @Test("an item whose lane leaves the serial set is serialized on the re-mapped lane, in order")

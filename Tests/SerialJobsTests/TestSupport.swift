@@ -3,6 +3,7 @@ import Synchronization
 import Topology
 import WorkerPool
 @testable import SerialJobs
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -56,14 +57,14 @@ struct SplitMix: RandomNumberGenerator {
 
 /// Busy-waits about `ns` nanoseconds.
 func spin(ns: UInt64) {
-    let end = Parker.now() + ns
-    while Parker.now() < end {}
+    let end = MonotonicClock.now + ns
+    while MonotonicClock.now < end {}
 }
 
 /// Waits until `condition` holds or `seconds` pass; returns whether it held.
 func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
-    let end = Parker.now() + UInt64(seconds * 1e9)
-    while Parker.now() < end {
+    let end = MonotonicClock.now + UInt64(seconds * 1e9)
+    while MonotonicClock.now < end {
         if condition() { return true }
         usleep(200)
     }

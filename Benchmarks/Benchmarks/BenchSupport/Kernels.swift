@@ -1,7 +1,7 @@
 // The peers' kernels (../shared/peers/cpp/common.h), shared by the
 // package-benchmark rows and the interleaved comparisons.
 
-/// ~1 µs of dependent work on the machine this was written on (the peers'
+/// About a microsecond of dependent work on a current x86 core (the peers'
 /// FJ_WORK_STEPS): `steps` xorshift-multiply steps.
 @inline(never)
 public func workChunk(_ i: Int, steps: Int = 670) -> UInt64 {

@@ -5,9 +5,9 @@ import MTJobs
 import Glibc
 #endif
 
-// Comparisons run interleaved, in one process. The virtual machine this
-// was written on changes speed minute by minute (a thread can run chunks
-// ~20% slower while the other vCPU is busy), so rows measured one after
+// Comparisons run interleaved, in one process. A virtual machine can
+// change speed minute by minute (a thread can run chunks a fifth slower
+// while the other vCPU is busy), so rows measured one after
 // the other, as package-benchmark runs them, can disagree by more than the
 // difference they are meant to show. Here each comparison alternates short
 // blocks of its contenders and reports the median of per-block ratios.

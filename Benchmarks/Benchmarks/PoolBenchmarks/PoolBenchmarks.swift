@@ -6,7 +6,7 @@
 // the item runs, the caller sees it ran); the custom metric `submit→run`
 // is one way: from just before `submit` to the first instruction of the
 // item, both read from CLOCK_MONOTONIC.
-import CHwloc
+import CBenchShims
 import Benchmark
 import Dispatch
 import Synchronization
@@ -92,7 +92,7 @@ let benchmarks: @Sendable () -> Void = {
     // ≈ 4 ms.
     let workerCPUs = pool.placement
     @Sendable func other() -> Int {
-        let here = Int(mtj_current_cpu())
+        let here = Int(bench_current_cpu())
         return workerCPUs.firstIndex { $0 != here } ?? 0
     }
     let dispatchSerial = DispatchQueue(label: "bench.serial")

@@ -4,7 +4,7 @@ import Glibc
 
 /// A value guarded by a `pthread_mutex_t`.
 ///
-/// Shared by the pool, MTJobs and SerialJobs (package access). Used rather than `Synchronization.Mutex` because
+/// Shared by every module of the package (package access). Used rather than `Synchronization.Mutex` because
 /// ThreadSanitizer cannot see the hand-off inside `Mutex`'s contended path
 /// (it sleeps in the uninstrumented standard library), and reports false
 /// races on everything the lock guards; it intercepts `pthread_mutex_*`.
