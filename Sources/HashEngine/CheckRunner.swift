@@ -129,6 +129,10 @@ extension HashRunner {
             let r: ItemOutcome
             do throws(SystemError) { r = .digest(try digester.digest(fd: 0)) } catch { r = .failure(error) }
             try shell.submit(parallel: { r }, serial: serial)
+        } else if Self.isStream(entry.name) {
+            let r: ItemOutcome
+            do throws(SystemError) { r = .digest(try digester.digest(path: entry.name)) } catch { r = .failure(error) }
+            try shell.submit(parallel: { r }, serial: serial)
         } else {
             let digester = self.digester
             let path = entry.name

@@ -1,12 +1,12 @@
 /// One checksum line parsed for `--check`.
-public struct ChecksumEntry: Sendable, Hashable {
+package struct ChecksumEntry: Sendable, Hashable {
     /// The file name, unescaped.
-    public var name: [UInt8]
+    package var name: [UInt8]
     /// The expected digest as written (hex, any case).
-    public var hexDigest: [UInt8]
+    package var hexDigest: [UInt8]
 
     /// An entry.
-    public init(name: [UInt8], hexDigest: [UInt8]) {
+    package init(name: [UInt8], hexDigest: [UInt8]) {
         self.name = name
         self.hexDigest = hexDigest
     }
@@ -30,17 +30,17 @@ public struct ChecksumEntry: Sendable, Hashable {
 ///
 /// Lines starting with `#` and empty lines are skipped; a trailing CR is
 /// dropped (DOS files). Anything else is "improperly formatted".
-public struct ChecksumLineParser: Sendable {
+package struct ChecksumLineParser: Sendable {
     /// The algorithm whose digest length and tag are expected.
-    public let algorithm: HashAlgorithm
+    package let algorithm: HashAlgorithm
     /// -1: undecided, 0: two-character form seen, 1: single-blank form seen.
     private var reversedForm: Int = -1
 
     /// A parser for `algorithm`'s lines.
-    public init(algorithm: HashAlgorithm) { self.algorithm = algorithm }
+    package init(algorithm: HashAlgorithm) { self.algorithm = algorithm }
 
     /// What one line is.
-    public enum Line: Sendable, Hashable {
+    package enum Line: Sendable, Hashable {
         /// A comment or empty line: ignored.
         case skip
         /// Improperly formatted.
@@ -62,7 +62,7 @@ public struct ChecksumLineParser: Sendable {
     }
 
     /// Parses one line (without its `\n`).
-    public mutating func parse<C: Collection>(_ raw: C) -> Line where C.Element == UInt8 {
+    package mutating func parse<C: Collection>(_ raw: C) -> Line where C.Element == UInt8 {
         var s = Array(raw)
         if s.first == UInt8(ascii: "#") { return .skip }
         if s.last == 0x0D { s.removeLast() }

@@ -9,13 +9,13 @@ import WorkerPool
 /// `error(3)` does, so the two streams interleave in program order when they
 /// go to the same place. A progress line, when shown, is erased before any
 /// other text reaches the terminal and redrawn on the next tick.
-public final class Console: Sendable {
+package final class Console: Sendable {
     /// The program name that starts every message (`mtrun`).
-    public let programName: String
+    package let programName: String
     /// The output sink.
-    public let stdout: any OutputSink
+    package let stdout: any OutputSink
     /// The message sink.
-    public let stderr: any OutputSink
+    package let stderr: any OutputSink
     private let lineBuffered: Bool
 
     private struct State {
@@ -31,7 +31,7 @@ public final class Console: Sendable {
     private let state = Locked(State())
 
     /// Creates a console over two sinks.
-    public init(programName: String = "mtrun", stdout: any OutputSink, stderr: any OutputSink) {
+    package init(programName: String = "mtrun", stdout: any OutputSink, stderr: any OutputSink) {
         self.programName = programName
         self.stdout = stdout
         self.stderr = stderr
@@ -39,7 +39,7 @@ public final class Console: Sendable {
     }
 
     /// Appends `bytes` to standard output.
-    public func out(_ bytes: [UInt8]) {
+    package func out(_ bytes: [UInt8]) {
         state.withLock { s in
             s.pending.append(contentsOf: bytes)
             if lineBuffered || s.pending.count >= 65536 {
@@ -50,7 +50,7 @@ public final class Console: Sendable {
     }
 
     /// Writes `programName: message` and a newline to standard error.
-    public func error(_ message: [UInt8]) {
+    package func error(_ message: [UInt8]) {
         var line = Array(programName.utf8)
         line.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
         line.append(contentsOf: message)
@@ -59,10 +59,10 @@ public final class Console: Sendable {
     }
 
     /// Writes `programName: message` and a newline to standard error.
-    public func error(_ message: String) { error(Array(message.utf8)) }
+    package func error(_ message: String) { error(Array(message.utf8)) }
 
     /// Writes bytes to standard error as they are, after flushing standard output.
-    public func raw(stderr bytes: [UInt8]) {
+    package func raw(stderr bytes: [UInt8]) {
         state.withLock { s in
             clearProgress(&s)
             flushOut(&s)
@@ -71,10 +71,10 @@ public final class Console: Sendable {
     }
 
     /// Whether a write to standard output failed.
-    public var stdoutFailed: Bool { state.withLock { $0.writeFailed } }
+    package var stdoutFailed: Bool { state.withLock { $0.writeFailed } }
 
     /// Flushes standard output.
-    public func flush() {
+    package func flush() {
         state.withLock { s in
             clearProgress(&s)
             flushOut(&s)

@@ -13,9 +13,9 @@ import Musl
 /// - Long options may be abbreviated to any unambiguous prefix (`--stat`);
 ///   arguments go as `--algorithm=md5` or `--algorithm md5`.
 /// - Operands stay bytes: file names need not be UTF-8.
-public enum HashCommandLine {
+package enum HashCommandLine {
     /// What the command line asks for.
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Hash or check with these options.
         case run(HashOptions)
         /// Print the help text.
@@ -26,10 +26,10 @@ public enum HashCommandLine {
 
     /// A command line `mtrun hash` refuses. coreutils prints the message,
     /// then `Try '… --help' for more information.`, and exits with 1.
-    public struct UsageError: Error, Hashable, Sendable, CustomStringConvertible {
+    package struct UsageError: Error, Hashable, Sendable, CustomStringConvertible {
         /// The message, without the program name.
-        public let message: String
-        public var description: String { message }
+        package let message: String
+        package var description: String { message }
     }
 
     private enum Opt: CaseIterable {
@@ -73,7 +73,7 @@ public enum HashCommandLine {
     ]
 
     /// Parses the arguments after `hash`.
-    public static func parse(_ args: [[UInt8]], posixlyCorrect: Bool = getenv("POSIXLY_CORRECT") != nil) -> Result<Action, UsageError> {
+    package static func parse(_ args: [[UInt8]], posixlyCorrect: Bool = getenv("POSIXLY_CORRECT") != nil) -> Result<Action, UsageError> {
         var o = HashOptions()
         var help = false
         var version = false
@@ -205,7 +205,7 @@ public enum HashCommandLine {
     }
 
     /// The help text (`mtrun hash --help`).
-    public static let helpText = """
+    package static let helpText = """
         Usage: mtrun hash [OPTION]... [FILE|DIR]...
         Print or check SHA256 (default), SHA512, SHA1 or MD5 checksums, hashing files
         in parallel and printing them in input order, in coreutils' format.

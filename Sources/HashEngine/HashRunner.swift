@@ -28,16 +28,16 @@ enum ItemOutcome: Sendable {
 /// hashing goes on, and at most `window` items are in flight: memory stays
 /// bounded whatever the number of files. Standard input (`-`) is read on the
 /// submitting thread, in order, since it can be read only once.
-public final class HashRunner: Sendable {
+package final class HashRunner: Sendable {
     /// The parsed options.
-    public let options: HashOptions
+    package let options: HashOptions
     /// Where output and messages go.
-    public let console: Console
+    package let console: Console
     let quoting: ShellQuoting
     let digester: FileDigester
     let instance: Instance
     /// Items in flight at most.
-    public let window: Int
+    package let window: Int
     /// Set by serial callbacks when an item failed; relaxed: read only after
     /// `Shell.stop()`, which orders every callback before its return.
     let failed = Atomic<Bool>(false)
@@ -49,7 +49,7 @@ public final class HashRunner: Sendable {
 
     /// Prepares a run. `pool` defaults to the shared pool, or to a pool on
     /// the first `options.jobs` usable CPUs.
-    public init(options: HashOptions, console: Console, charset: Charset, pool: WorkerPool? = nil, bufferSize: Int = 256 * 1024) throws(SerialJobsError) {
+    package init(options: HashOptions, console: Console, charset: Charset, pool: WorkerPool? = nil, bufferSize: Int = 256 * 1024) throws(SerialJobsError) {
         self.options = options
         self.console = console
         self.quoting = ShellQuoting(charset: charset)
@@ -74,7 +74,7 @@ public final class HashRunner: Sendable {
     }
 
     /// Runs and returns the exit status (0, or 1 if anything failed).
-    public func run() -> Int32 {
+    package func run() -> Int32 {
         let status = options.check ? runCheck() : runHash()
         console.flush()
         if console.stdoutFailed {
@@ -181,7 +181,22 @@ public final class HashRunner: Sendable {
             return
         }
         progress?.discovered(operand)
+        if Self.isStream(operand) {
+            let r = Self.digest(digester, operand, nil, 0)
+            try submit(shell, name: operand) { r }
+            return
+        }
         try submitFile(operand, shell)
+    }
+
+    /// Whether `path` is a FIFO, a terminal, a device or anything else but
+    /// a regular file or a directory: it is read on the submitting thread,
+    /// in operand order, like `-`, since it may be the same stream as
+    /// standard input (`/dev/stdin`, `/dev/fd/0`) or another operand.
+    static func isStream(_ path: [UInt8]) -> Bool {
+        guard let st = TreeWalker.stat(path, follow: true) else { return false }
+        let type = st.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
     }
 
     private func submitFile(_ path: [UInt8], _ shell: Shell, directory: DirectoryHandle? = nil, nameStart: Int = 0) throws(SerialJobsError) {

@@ -5,7 +5,7 @@ import Musl
 #endif
 
 /// What the walker found at one path, in walk order.
-public enum WalkEntry: Sendable, Hashable {
+package enum WalkEntry: Sendable, Hashable {
     /// A regular file to hash, with its size when the walk saw it (-1 if
     /// unknown: a hint for grouping small files, never trusted as the
     /// number of bytes to hash) and the open directory it was listed in
@@ -21,7 +21,7 @@ public enum WalkEntry: Sendable, Hashable {
 }
 
 /// Why the walker did not hash an entry.
-public enum SkipReason: String, Sendable, Hashable {
+package enum SkipReason: String, Sendable, Hashable {
     case symbolicLink = "symbolic link (use -L to follow)"
     case fifo = "fifo"
     case socket = "socket"
@@ -37,16 +37,16 @@ public enum SkipReason: String, Sendable, Hashable {
 /// instead of every directory from the operand down (about 1.5 µs a file
 /// here, 3% of hashing 20,000 small files); a directory renamed during the
 /// walk still finds its files, as `find` would.
-public final class DirectoryHandle: Sendable, Hashable {
+package final class DirectoryHandle: Sendable, Hashable {
     /// The descriptor (`O_RDONLY | O_DIRECTORY | O_CLOEXEC`).
-    public let fd: Int32
+    package let fd: Int32
 
     init(fd: Int32) { self.fd = fd }
 
     deinit { close(fd) }
 
-    public static func == (a: DirectoryHandle, b: DirectoryHandle) -> Bool { a === b }
-    public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
+    package static func == (a: DirectoryHandle, b: DirectoryHandle) -> Bool { a === b }
+    package func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
 }
 
 /// Depth-first walk of a directory tree in a deterministic order: the
@@ -59,18 +59,18 @@ public final class DirectoryHandle: Sendable, Hashable {
 /// never normalised. Symbolic links are skipped unless `followLinks`; with
 /// it, a directory whose device and inode is already on the current path is
 /// reported as a loop instead of being entered.
-public struct TreeWalker {
+package struct TreeWalker {
     /// Follow symbolic links (`-L`).
-    public var followLinks: Bool
+    package var followLinks: Bool
 
     /// A walker.
-    public init(followLinks: Bool) { self.followLinks = followLinks }
+    package init(followLinks: Bool) { self.followLinks = followLinks }
 
     private struct DirID: Hashable { let dev: UInt64; let ino: UInt64 }
 
     /// Walks the directory `root` (given as typed; paths below it are
     /// `root/name`), calling `visit` for each entry in order.
-    public func walk<E: Error>(root: [UInt8], _ emit: (WalkEntry) throws(E) -> Void) throws(E) {
+    package func walk<E: Error>(root: [UInt8], _ emit: (WalkEntry) throws(E) -> Void) throws(E) {
         var ancestors: [DirID] = []
         if let st = Self.stat(root, follow: true) {
             ancestors.append(DirID(dev: UInt64(st.st_dev), ino: UInt64(st.st_ino)))
@@ -133,7 +133,7 @@ public struct TreeWalker {
     }
 
     /// Whether `path` names a directory (following links), for operands.
-    public static func isDirectory(_ path: [UInt8]) -> Bool {
+    package static func isDirectory(_ path: [UInt8]) -> Bool {
         guard let st = stat(path, follow: true) else { return false }
         return (st.st_mode & S_IFMT) == S_IFDIR
     }
