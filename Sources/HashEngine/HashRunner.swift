@@ -38,6 +38,8 @@ package final class HashRunner: Sendable {
     let instance: Instance
     /// Items in flight at most.
     package let window: Int
+    /// Directory descriptors the `-r` walker may hold (``DescriptorBudget``).
+    let walkerDirectories: Int
     /// Set by serial callbacks when an item failed; relaxed: read only after
     /// `Shell.stop()`, which orders every callback before its return.
     let failed = Atomic<Bool>(false)
@@ -68,7 +70,9 @@ package final class HashRunner: Sendable {
         self.digester = FileDigester(algorithm: options.algorithm, bufferSize: bufferSize,
                                      mapAhead: several, helperCPUs: several ? chosen.cpus : nil)
         self.instance = try Instance(pool: chosen)
-        self.window = max(64, 16 * chosen.workerCount)
+        let limits = DescriptorBudget.current()
+        self.window = min(max(64, 16 * chosen.workerCount), limits.itemsInFlight)
+        self.walkerDirectories = limits.walkerDirectories
         let wantProgress = options.progress ?? console.stderr.isTerminal
         self.progress = (wantProgress && !options.check) ? ProgressMeter(console: console, digester: digester) : nil
     }
@@ -132,6 +136,9 @@ package final class HashRunner: Sendable {
         /// start in its path, or nil and 0 (the whole path, from here).
         var origins: [(directory: DirectoryHandle?, nameStart: Int)] = []
         var bytes: Int64 = 0
+        /// Directories the group's files are listed in (each held open until
+        /// the group is hashed): at most ``DescriptorBudget/handlesPerItem``.
+        var directories = 0
     }
 
     /// Files at most this big are grouped, up to this many bytes per group.
@@ -148,7 +155,7 @@ package final class HashRunner: Sendable {
             return
         }
         if options.recursive && TreeWalker.isDirectory(operand) {
-            let walker = TreeWalker(followLinks: options.dereference)
+            let walker = TreeWalker(followLinks: options.dereference, maxOpenDirectories: walkerDirectories)
             try walker.walk(root: operand) { (entry) throws(SerialJobsError) in
                 switch entry {
                 case .file(let path, let known, let directory):
@@ -159,6 +166,10 @@ package final class HashRunner: Sendable {
                         try flush(&pending, shell)
                         try submitFile(path, shell, directory: directory, nameStart: nameStart)
                         return
+                    }
+                    if pending.origins.last?.directory !== directory {
+                        if pending.directories == DescriptorBudget.handlesPerItem { try flush(&pending, shell) }
+                        pending.directories += 1
                     }
                     pending.paths.append(path)
                     pending.origins.append((directory, nameStart))
