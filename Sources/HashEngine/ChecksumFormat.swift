@@ -50,6 +50,8 @@ package struct ChecksumFormat: Sendable, Hashable {
         out.reserveCapacity(name.count)
         var it = name.makeIterator()
         while let b = it.next() {
+            // A file name cannot hold a NUL: the line is improperly formatted.
+            if b == 0 { return nil }
             if b != 0x5C { out.append(b); continue }
             switch it.next() {
             case 0x5C: out.append(0x5C)

@@ -102,26 +102,26 @@ package struct ChecksumLineParser: Sendable {
             reversedForm = 0
             i += 1
         }
-        let nameBytes = Self.cString(s[i...])
+        // An escaped name is unescaped whole (a NUL in it is refused); a
+        // plain one ends at its first NUL, as a C string would.
         let name: [UInt8]
         if escaped {
-            guard let u = ChecksumFormat.unescape(nameBytes) else { return nil }
+            guard let u = ChecksumFormat.unescape(s[i...]) else { return nil }
             name = u
         } else {
-            name = Array(nameBytes)
+            name = Array(Self.cString(s[i...]))
         }
         return ChecksumEntry(name: name, hexDigest: digest)
     }
 
     private func splitBSD(_ s: ArraySlice<UInt8>, escaped: Bool) -> ChecksumEntry? {
         guard !s.isEmpty, let close = s.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let rawName = Self.cString(s[s.startIndex..<close])
         let name: [UInt8]
         if escaped {
-            guard let u = ChecksumFormat.unescape(rawName) else { return nil }
+            guard let u = ChecksumFormat.unescape(s[s.startIndex..<close]) else { return nil }
             name = u
         } else {
-            name = Array(rawName)
+            name = Array(Self.cString(s[s.startIndex..<close]))
         }
         var i = close + 1
         while i < s.endIndex && Self.isBlank(s[i]) { i += 1 }

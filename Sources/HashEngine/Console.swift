@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 import WorkerPool
 
@@ -25,6 +30,8 @@ package final class Console: Sendable {
         /// A write to standard output failed (reported once, at the end,
         /// as coreutils does: `write error`).
         var writeFailed = false
+        /// Some output was produced (written or not).
+        var produced = false
     }
 
     /// Protected by its mutex.
@@ -41,6 +48,7 @@ package final class Console: Sendable {
     /// Appends `bytes` to standard output.
     package func out(_ bytes: [UInt8]) {
         state.withLock { s in
+            if !bytes.isEmpty { s.produced = true }
             s.pending.append(contentsOf: bytes)
             if lineBuffered || s.pending.count >= 65536 {
                 clearProgress(&s)
@@ -72,6 +80,27 @@ package final class Console: Sendable {
 
     /// Whether a write to standard output failed.
     package var stdoutFailed: Bool { state.withLock { $0.writeFailed } }
+
+    /// Flushes standard output and reports a failed write the way
+    /// `sha256sum` does at exit: `write error` when a write failed (its
+    /// line-buffered output fails before it closes the stream, so no errno
+    /// text), `write error: Bad file descriptor` when standard output was
+    /// closed when the program started and output was produced. Returns
+    /// false when it reported an error.
+    package func finish(stdoutWasClosed: Bool) -> Bool {
+        flush()
+        let (failed, produced) = state.withLock { ($0.writeFailed, $0.produced) }
+        if stdoutWasClosed {
+            guard produced else { return true }
+            error("write error: \(SystemError(EBADF).message)")
+            return false
+        }
+        if failed {
+            error("write error")
+            return false
+        }
+        return true
+    }
 
     /// Flushes standard output.
     package func flush() {
@@ -112,5 +141,40 @@ package final class Console: Sendable {
         guard !s.pending.isEmpty else { return }
         if !s.pending.withUnsafeBytes({ stdout.write($0) }) { s.writeFailed = true }
         s.pending.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Standard input and output closed when the program started (`<&-`,
+/// `>&-`).
+package struct ClosedStandardStreams: Sendable, Hashable {
+    /// Descriptor 0 was not open.
+    package var stdin = false
+    /// Descriptor 1 was not open.
+    package var stdout = false
+
+    /// Finds which of descriptors 0 and 1 are closed and puts `/dev/null`
+    /// there, opened in the wrong direction: reads of a closed standard
+    /// input and writes to a closed standard output then fail with `EBADF`
+    /// as they would have, and no file the program opens later (a file to
+    /// hash, a runtime's descriptor) lands on 0 or 1 and gets read or
+    /// written by mistake.
+    package static func reserve() -> ClosedStandardStreams {
+        var closed = ClosedStandardStreams()
+        if fcntl(0, F_GETFD) < 0 && errno == EBADF {
+            closed.stdin = true
+            reserve(0, flags: O_WRONLY)
+        }
+        if fcntl(1, F_GETFD) < 0 && errno == EBADF {
+            closed.stdout = true
+            reserve(1, flags: O_RDONLY)
+        }
+        return closed
+    }
+
+    private static func reserve(_ fd: Int32, flags: Int32) {
+        let got = open("/dev/null", flags | O_CLOEXEC)
+        guard got >= 0, got != fd else { return }
+        _ = dup2(got, fd)
+        close(got)
     }
 }

@@ -46,6 +46,9 @@ package final class HashRunner: Sendable {
     /// Items submitted to the shell (a group of small files counts once);
     /// relaxed: a counter for tests and diagnostics.
     let itemsSubmitted = Atomic<Int>(0)
+    /// Standard input was read (an operand or a checksum line `-`);
+    /// relaxed: set by the submitting thread, read by it after the run.
+    let readStandardInput = Atomic<Bool>(false)
     /// Shows `--progress` when enabled.
     let progress: ProgressMeter?
 
@@ -78,13 +81,17 @@ package final class HashRunner: Sendable {
     }
 
     /// Runs and returns the exit status (0, or 1 if anything failed).
-    package func run() -> Int32 {
-        let status = options.check ? runCheck() : runHash()
-        console.flush()
-        if console.stdoutFailed {
-            console.error("write error")
-            return 1
+    /// `closed`: the standard streams that were closed at start
+    /// (``ClosedStandardStreams/reserve()``); as in coreutils, having read
+    /// a closed standard input ends with `standard input: Bad file
+    /// descriptor`, then a failed output with `write error`.
+    package func run(closed: ClosedStandardStreams = ClosedStandardStreams()) -> Int32 {
+        var status = options.check ? runCheck() : runHash()
+        if closed.stdin && readStandardInput.load(ordering: .relaxed) {
+            console.error("standard input: \(SystemError(EBADF).message)")
+            status = 1
         }
+        if !console.finish(stdoutWasClosed: closed.stdout) { status = 1 }
         return status
     }
 
@@ -149,6 +156,7 @@ package final class HashRunner: Sendable {
     private func submitOperand(_ operand: [UInt8], _ shell: Shell, _ pending: inout PendingFiles) throws(SerialJobsError) {
         try flush(&pending, shell)
         if operand == [UInt8(ascii: "-")] {
+            readStandardInput.store(true, ordering: .relaxed)
             let r: ItemOutcome
             do throws(SystemError) { r = .digest(try digester.digest(fd: 0)) } catch { r = .failure(error) }
             try submit(shell, name: operand) { r }
