@@ -63,6 +63,7 @@ extension HashRunner {
         let displayName = quoting.quote(isStdin ? Array("standard input".utf8) : operand)
         let fd: Int32
         if isStdin {
+            readStandardInput.store(true, ordering: .relaxed)
             fd = 0
         } else {
             fd = withCString(operand) { open($0, O_RDONLY | O_CLOEXEC) }
@@ -126,8 +127,13 @@ extension HashRunner {
             verified(entry, outcome, tally)
         }
         if entry.name == [UInt8(ascii: "-")] {
+            readStandardInput.store(true, ordering: .relaxed)
             let r: ItemOutcome
             do throws(SystemError) { r = .digest(try digester.digest(fd: 0)) } catch { r = .failure(error) }
+            try shell.submit(parallel: { r }, serial: serial)
+        } else if Self.isStream(entry.name) {
+            let r: ItemOutcome
+            do throws(SystemError) { r = .digest(try digester.digest(path: entry.name)) } catch { r = .failure(error) }
             try shell.submit(parallel: { r }, serial: serial)
         } else {
             let digester = self.digester

@@ -6,18 +6,18 @@
 ///   `\\`, `\n` and `\r` in their place and the whole line starts with a
 ///   backslash, so every line stays one line; with `--zero` lines end with
 ///   NUL instead and names are written as they are.
-public struct ChecksumFormat: Sendable, Hashable {
+package struct ChecksumFormat: Sendable, Hashable {
     /// The algorithm (for `--tag` lines).
-    public var algorithm: HashAlgorithm
+    package var algorithm: HashAlgorithm
     /// BSD-style lines.
-    public var tag: Bool
+    package var tag: Bool
     /// `*` before the name instead of a space.
-    public var binary: Bool
+    package var binary: Bool
     /// NUL-terminated lines, no escaping.
-    public var zero: Bool
+    package var zero: Bool
 
     /// A format.
-    public init(algorithm: HashAlgorithm, tag: Bool = false, binary: Bool = false, zero: Bool = false) {
+    package init(algorithm: HashAlgorithm, tag: Bool = false, binary: Bool = false, zero: Bool = false) {
         self.algorithm = algorithm
         self.tag = tag
         self.binary = binary
@@ -25,12 +25,12 @@ public struct ChecksumFormat: Sendable, Hashable {
     }
 
     /// Whether coreutils escapes `name` (it holds `\`, newline or CR).
-    public static func needsEscape(_ name: [UInt8]) -> Bool {
+    package static func needsEscape(_ name: [UInt8]) -> Bool {
         name.contains { $0 == 0x5C || $0 == 0x0A || $0 == 0x0D }
     }
 
     /// Appends `name` to `out`, escaped when `escape` is set.
-    public static func appendName(_ name: [UInt8], escape: Bool, to out: inout [UInt8]) {
+    package static func appendName(_ name: [UInt8], escape: Bool, to out: inout [UInt8]) {
         guard escape else { out.append(contentsOf: name); return }
         for b in name {
             switch b {
@@ -45,11 +45,13 @@ public struct ChecksumFormat: Sendable, Hashable {
     /// The undoing of ``appendName(_:escape:to:)``: `\\` → `\`, `\n` →
     /// newline, `\r` → CR. Any other backslash sequence, or a backslash at
     /// the end, makes the name invalid (nil).
-    public static func unescape<C: Collection>(_ name: C) -> [UInt8]? where C.Element == UInt8 {
+    package static func unescape<C: Collection>(_ name: C) -> [UInt8]? where C.Element == UInt8 {
         var out = [UInt8]()
         out.reserveCapacity(name.count)
         var it = name.makeIterator()
         while let b = it.next() {
+            // A file name cannot hold a NUL: the line is improperly formatted.
+            if b == 0 { return nil }
             if b != 0x5C { out.append(b); continue }
             switch it.next() {
             case 0x5C: out.append(0x5C)
@@ -62,7 +64,7 @@ public struct ChecksumFormat: Sendable, Hashable {
     }
 
     /// One output line for `name` (bytes) with digest `hex`, terminator included.
-    public func line(name: [UInt8], hex: [UInt8]) -> [UInt8] {
+    package func line(name: [UInt8], hex: [UInt8]) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(hex.count + name.count + 16)
         appendLine(name: name, hex: hex, to: &out)
@@ -70,7 +72,7 @@ public struct ChecksumFormat: Sendable, Hashable {
     }
 
     /// Appends ``line(name:hex:)`` to `out`.
-    public func appendLine<H: Collection>(name: [UInt8], hex: H, to out: inout [UInt8]) where H.Element == UInt8 {
+    package func appendLine<H: Collection>(name: [UInt8], hex: H, to out: inout [UInt8]) where H.Element == UInt8 {
         let escape = !zero && Self.needsEscape(name)
         if escape { out.append(0x5C) }
         if tag {

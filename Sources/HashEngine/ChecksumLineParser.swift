@@ -1,12 +1,12 @@
 /// One checksum line parsed for `--check`.
-public struct ChecksumEntry: Sendable, Hashable {
+package struct ChecksumEntry: Sendable, Hashable {
     /// The file name, unescaped.
-    public var name: [UInt8]
+    package var name: [UInt8]
     /// The expected digest as written (hex, any case).
-    public var hexDigest: [UInt8]
+    package var hexDigest: [UInt8]
 
     /// An entry.
-    public init(name: [UInt8], hexDigest: [UInt8]) {
+    package init(name: [UInt8], hexDigest: [UInt8]) {
         self.name = name
         self.hexDigest = hexDigest
     }
@@ -30,17 +30,17 @@ public struct ChecksumEntry: Sendable, Hashable {
 ///
 /// Lines starting with `#` and empty lines are skipped; a trailing CR is
 /// dropped (DOS files). Anything else is "improperly formatted".
-public struct ChecksumLineParser: Sendable {
+package struct ChecksumLineParser: Sendable {
     /// The algorithm whose digest length and tag are expected.
-    public let algorithm: HashAlgorithm
+    package let algorithm: HashAlgorithm
     /// -1: undecided, 0: two-character form seen, 1: single-blank form seen.
     private var reversedForm: Int = -1
 
     /// A parser for `algorithm`'s lines.
-    public init(algorithm: HashAlgorithm) { self.algorithm = algorithm }
+    package init(algorithm: HashAlgorithm) { self.algorithm = algorithm }
 
     /// What one line is.
-    public enum Line: Sendable, Hashable {
+    package enum Line: Sendable, Hashable {
         /// A comment or empty line: ignored.
         case skip
         /// Improperly formatted.
@@ -62,7 +62,7 @@ public struct ChecksumLineParser: Sendable {
     }
 
     /// Parses one line (without its `\n`).
-    public mutating func parse<C: Collection>(_ raw: C) -> Line where C.Element == UInt8 {
+    package mutating func parse<C: Collection>(_ raw: C) -> Line where C.Element == UInt8 {
         var s = Array(raw)
         if s.first == UInt8(ascii: "#") { return .skip }
         if s.last == 0x0D { s.removeLast() }
@@ -102,26 +102,26 @@ public struct ChecksumLineParser: Sendable {
             reversedForm = 0
             i += 1
         }
-        let nameBytes = Self.cString(s[i...])
+        // An escaped name is unescaped whole (a NUL in it is refused); a
+        // plain one ends at its first NUL, as a C string would.
         let name: [UInt8]
         if escaped {
-            guard let u = ChecksumFormat.unescape(nameBytes) else { return nil }
+            guard let u = ChecksumFormat.unescape(s[i...]) else { return nil }
             name = u
         } else {
-            name = Array(nameBytes)
+            name = Array(Self.cString(s[i...]))
         }
         return ChecksumEntry(name: name, hexDigest: digest)
     }
 
     private func splitBSD(_ s: ArraySlice<UInt8>, escaped: Bool) -> ChecksumEntry? {
         guard !s.isEmpty, let close = s.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let rawName = Self.cString(s[s.startIndex..<close])
         let name: [UInt8]
         if escaped {
-            guard let u = ChecksumFormat.unescape(rawName) else { return nil }
+            guard let u = ChecksumFormat.unescape(s[s.startIndex..<close]) else { return nil }
             name = u
         } else {
-            name = Array(rawName)
+            name = Array(Self.cString(s[s.startIndex..<close]))
         }
         var i = close + 1
         while i < s.endIndex && Self.isBlank(s[i]) { i += 1 }

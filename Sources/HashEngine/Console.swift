@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Synchronization
 import MTSupport
 
@@ -9,13 +14,13 @@ import MTSupport
 /// `error(3)` does, so the two streams interleave in program order when they
 /// go to the same place. A progress line, when shown, is erased before any
 /// other text reaches the terminal and redrawn on the next tick.
-public final class Console: Sendable {
+package final class Console: Sendable {
     /// The program name that starts every message (`mtrun`).
-    public let programName: String
+    package let programName: String
     /// The output sink.
-    public let stdout: any OutputSink
+    package let stdout: any OutputSink
     /// The message sink.
-    public let stderr: any OutputSink
+    package let stderr: any OutputSink
     private let lineBuffered: Bool
 
     private struct State {
@@ -25,13 +30,15 @@ public final class Console: Sendable {
         /// A write to standard output failed (reported once, at the end,
         /// as coreutils does: `write error`).
         var writeFailed = false
+        /// Some output was produced (written or not).
+        var produced = false
     }
 
     /// Protected by its mutex.
     private let state = Locked(State())
 
     /// Creates a console over two sinks.
-    public init(programName: String = "mtrun", stdout: any OutputSink, stderr: any OutputSink) {
+    package init(programName: String = "mtrun", stdout: any OutputSink, stderr: any OutputSink) {
         self.programName = programName
         self.stdout = stdout
         self.stderr = stderr
@@ -39,8 +46,9 @@ public final class Console: Sendable {
     }
 
     /// Appends `bytes` to standard output.
-    public func out(_ bytes: [UInt8]) {
+    package func out(_ bytes: [UInt8]) {
         state.withLock { s in
+            if !bytes.isEmpty { s.produced = true }
             s.pending.append(contentsOf: bytes)
             if lineBuffered || s.pending.count >= 65536 {
                 clearProgress(&s)
@@ -50,7 +58,7 @@ public final class Console: Sendable {
     }
 
     /// Writes `programName: message` and a newline to standard error.
-    public func error(_ message: [UInt8]) {
+    package func error(_ message: [UInt8]) {
         var line = Array(programName.utf8)
         line.append(contentsOf: [UInt8(ascii: ":"), UInt8(ascii: " ")])
         line.append(contentsOf: message)
@@ -59,10 +67,10 @@ public final class Console: Sendable {
     }
 
     /// Writes `programName: message` and a newline to standard error.
-    public func error(_ message: String) { error(Array(message.utf8)) }
+    package func error(_ message: String) { error(Array(message.utf8)) }
 
     /// Writes bytes to standard error as they are, after flushing standard output.
-    public func raw(stderr bytes: [UInt8]) {
+    package func raw(stderr bytes: [UInt8]) {
         state.withLock { s in
             clearProgress(&s)
             flushOut(&s)
@@ -71,10 +79,31 @@ public final class Console: Sendable {
     }
 
     /// Whether a write to standard output failed.
-    public var stdoutFailed: Bool { state.withLock { $0.writeFailed } }
+    package var stdoutFailed: Bool { state.withLock { $0.writeFailed } }
+
+    /// Flushes standard output and reports a failed write the way
+    /// `sha256sum` does at exit: `write error` when a write failed (its
+    /// line-buffered output fails before it closes the stream, so no errno
+    /// text), `write error: Bad file descriptor` when standard output was
+    /// closed when the program started and output was produced. Returns
+    /// false when it reported an error.
+    package func finish(stdoutWasClosed: Bool) -> Bool {
+        flush()
+        let (failed, produced) = state.withLock { ($0.writeFailed, $0.produced) }
+        if stdoutWasClosed {
+            guard produced else { return true }
+            error("write error: \(SystemError(EBADF).message)")
+            return false
+        }
+        if failed {
+            error("write error")
+            return false
+        }
+        return true
+    }
 
     /// Flushes standard output.
-    public func flush() {
+    package func flush() {
         state.withLock { s in
             clearProgress(&s)
             flushOut(&s)
@@ -112,5 +141,40 @@ public final class Console: Sendable {
         guard !s.pending.isEmpty else { return }
         if !s.pending.withUnsafeBytes({ stdout.write($0) }) { s.writeFailed = true }
         s.pending.removeAll(keepingCapacity: true)
+    }
+}
+
+/// Standard input and output closed when the program started (`<&-`,
+/// `>&-`).
+package struct ClosedStandardStreams: Sendable, Hashable {
+    /// Descriptor 0 was not open.
+    package var stdin = false
+    /// Descriptor 1 was not open.
+    package var stdout = false
+
+    /// Finds which of descriptors 0 and 1 are closed and puts `/dev/null`
+    /// there, opened in the wrong direction: reads of a closed standard
+    /// input and writes to a closed standard output then fail with `EBADF`
+    /// as they would have, and no file the program opens later (a file to
+    /// hash, a runtime's descriptor) lands on 0 or 1 and gets read or
+    /// written by mistake.
+    package static func reserve() -> ClosedStandardStreams {
+        var closed = ClosedStandardStreams()
+        if fcntl(0, F_GETFD) < 0 && errno == EBADF {
+            closed.stdin = true
+            reserve(0, flags: O_WRONLY)
+        }
+        if fcntl(1, F_GETFD) < 0 && errno == EBADF {
+            closed.stdout = true
+            reserve(1, flags: O_RDONLY)
+        }
+        return closed
+    }
+
+    private static func reserve(_ fd: Int32, flags: Int32) {
+        let got = open("/dev/null", flags | O_CLOEXEC)
+        guard got >= 0, got != fd else { return }
+        _ = dup2(got, fd)
+        close(got)
     }
 }

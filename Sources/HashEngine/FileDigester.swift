@@ -9,14 +9,14 @@ import MTSupport
 import Topology
 
 /// The digest of one input and how many bytes it had.
-public struct FileDigest: Sendable, Hashable {
+package struct FileDigest: Sendable, Hashable {
     /// The raw digest.
-    public let digest: [UInt8]
+    package let digest: [UInt8]
     /// Bytes read.
-    public let byteCount: UInt64
+    package let byteCount: UInt64
 
     /// The digest in lowercase hexadecimal, as coreutils prints it.
-    public var hex: String { String(decoding: Hex.encode(digest), as: UTF8.self) }
+    package var hex: String { String(decoding: Hex.encode(digest), as: UTF8.self) }
 }
 
 /// One read buffer, owned by one hashing job at a time.
@@ -50,25 +50,25 @@ extension ReadBuffer: @unchecked Sendable {}
 /// being hashed gives the digest of what was read, one that grows gives the
 /// digest of everything read until end of file, a file that vanishes after
 /// it was opened is still read completely, and nothing crashes.
-public final class FileDigester: Sendable {
+package final class FileDigester: Sendable {
     /// The algorithm.
-    public let algorithm: HashAlgorithm
+    package let algorithm: HashAlgorithm
     /// Size of each read.
-    public let bufferSize: Int
+    package let bufferSize: Int
     /// Regular files at least this big are hashed from mappings.
-    public let mapThreshold: Int64
+    package let mapThreshold: Int64
     /// Size of one mapped window (a multiple of the page size).
-    public let windowSize: Int
+    package let windowSize: Int
     /// Whether files spanning several windows get a mapping thread.
-    public let mapAhead: Bool
+    package let mapAhead: Bool
     /// CPUs a mapping thread may run on, less the hashing thread's own CPU
     /// (a thread created by a pinned worker would otherwise share its CPU);
     /// nil: wherever the creating thread may run.
-    public let helperCPUs: CPUSet?
+    package let helperCPUs: CPUSet?
     /// Bytes hashed so far by every job (for progress); relaxed: a counter.
-    public let bytesHashed = Atomic<UInt64>(0)
+    package let bytesHashed = Atomic<UInt64>(0)
     /// Files (and inputs) hashed so far; relaxed: a counter.
-    public let filesHashed = Atomic<UInt64>(0)
+    package let filesHashed = Atomic<UInt64>(0)
     /// Test hook, see the internal `init`.
     let windowHook: (@Sendable (Int64) -> Void)?
     /// Free buffers; protected by its mutex.
@@ -78,7 +78,7 @@ public final class FileDigester: Sendable {
     /// regular files of `mapThreshold` bytes or more in windows of
     /// `windowSize` bytes (rounded up to whole pages); `mapThreshold: .max`
     /// never maps. `mapAhead` and `helperCPUs`: see the properties.
-    public convenience init(algorithm: HashAlgorithm, bufferSize: Int = 256 * 1024, mapThreshold: Int64 = 1 << 20,
+    package convenience init(algorithm: HashAlgorithm, bufferSize: Int = 256 * 1024, mapThreshold: Int64 = 1 << 20,
                             windowSize: Int = 16 << 20, mapAhead: Bool = true, helperCPUs: CPUSet? = nil) {
         self.init(algorithm: algorithm, bufferSize: bufferSize, mapThreshold: mapThreshold, windowSize: windowSize,
                   mapAhead: mapAhead, helperCPUs: helperCPUs, windowHook: nil)
@@ -121,7 +121,7 @@ public final class FileDigester: Sendable {
 
     /// Hashes the file at `path` (bytes, no NUL), opened relative to the
     /// current directory (or to `directoryFD` when given).
-    public func digest(path: [UInt8], relativeTo directoryFD: Int32 = AT_FDCWD) throws(SystemError) -> FileDigest {
+    package func digest(path: [UInt8], relativeTo directoryFD: Int32 = AT_FDCWD) throws(SystemError) -> FileDigest {
         try digest(path: path[...], relativeTo: directoryFD)
     }
 
@@ -141,7 +141,7 @@ public final class FileDigester: Sendable {
 
     /// Hashes everything readable from `fd` from its current position (it
     /// stays open).
-    public func digest(fd: Int32) throws(SystemError) -> FileDigest {
+    package func digest(fd: Int32) throws(SystemError) -> FileDigest {
         try digest(fd, fromStart: false)
     }
 
@@ -169,8 +169,12 @@ public final class FileDigester: Sendable {
         defer { giveBack(buffer) }
         let b = buffer.bytes
         var advised = offset > 0
+        // Only a regular file just opened is read by offset: FIFOs, pipes,
+        // terminals and devices are streamed with read(2) (pread fails on
+        // them with ESPIPE).
+        let positioned = fromStart && size >= 0
         while true {
-            let n = fromStart ? pread(fd, b.baseAddress, b.count, off_t(offset)) : read(fd, b.baseAddress, b.count)
+            let n = positioned ? pread(fd, b.baseAddress, b.count, off_t(offset)) : read(fd, b.baseAddress, b.count)
             if n < 0 {
                 let e = errno
                 if e == EINTR { continue }

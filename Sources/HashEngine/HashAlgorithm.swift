@@ -2,7 +2,7 @@ import Crypto
 
 /// A digest algorithm `mtrun hash` can compute, with the coreutils program
 /// whose output format it reproduces.
-public enum HashAlgorithm: String, CaseIterable, Sendable {
+package enum HashAlgorithm: String, CaseIterable, Sendable {
     /// SHA-256 (`sha256sum`), the default.
     case sha256
     /// SHA-512 (`sha512sum`).
@@ -13,7 +13,7 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
     case md5
 
     /// The name in BSD-style (`--tag`) lines: `SHA256 (file) = …`.
-    public var tagName: String {
+    package var tagName: String {
         switch self {
         case .sha256: "SHA256"
         case .sha512: "SHA512"
@@ -23,10 +23,10 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
     }
 
     /// The coreutils program with the same output format.
-    public var coreutilsProgram: String { rawValue + "sum" }
+    package var coreutilsProgram: String { rawValue + "sum" }
 
     /// Length of the digest in bytes.
-    public var digestByteCount: Int {
+    package var digestByteCount: Int {
         switch self {
         case .sha256: 32
         case .sha512: 64
@@ -36,7 +36,7 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
     }
 
     /// Length of the digest in hexadecimal characters.
-    public var hexLength: Int { digestByteCount * 2 }
+    package var hexLength: Int { digestByteCount * 2 }
 
     /// Hashes everything `fill` produces. `fill` writes up to `buffer.count`
     /// bytes into `buffer` and returns how many (0 at the end).
@@ -55,7 +55,7 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
     }
 
     /// Hashes `bytes` in one go (tests and small inputs).
-    public func digest(of bytes: [UInt8]) -> [UInt8] {
+    package func digest(of bytes: [UInt8]) -> [UInt8] {
         switch self {
         case .sha256: Array(SHA256.hash(data: bytes))
         case .sha512: Array(SHA512.hash(data: bytes))
@@ -85,7 +85,7 @@ public enum HashAlgorithm: String, CaseIterable, Sendable {
 extension HashAlgorithm {
     /// Parses an algorithm name as given to `-a`: `sha256`, `SHA-256`,
     /// `sha256sum` and the like, case-insensitively.
-    public init?(name: String) {
+    package init?(name: String) {
         var key = String(name.lowercased().filter { $0 != "-" })
         if key.hasSuffix("sum") { key.removeLast(3) }
         guard let value = HashAlgorithm(rawValue: key) else { return nil }

@@ -13,9 +13,9 @@ import Musl
 /// - Long options may be abbreviated to any unambiguous prefix (`--stat`);
 ///   arguments go as `--algorithm=md5` or `--algorithm md5`.
 /// - Operands stay bytes: file names need not be UTF-8.
-public enum HashCommandLine {
+package enum HashCommandLine {
     /// What the command line asks for.
-    public enum Action: Sendable, Hashable {
+    package enum Action: Sendable, Hashable {
         /// Hash or check with these options.
         case run(HashOptions)
         /// Print the help text.
@@ -26,10 +26,16 @@ public enum HashCommandLine {
 
     /// A command line `mtrun hash` refuses. coreutils prints the message,
     /// then `Try '… --help' for more information.`, and exits with 1.
-    public struct UsageError: Error, Hashable, Sendable, CustomStringConvertible {
-        /// The message, without the program name.
-        public let message: String
-        public var description: String { message }
+    package struct UsageError: Error, Hashable, Sendable, CustomStringConvertible {
+        /// The message, without the program name, as bytes: an option typed
+        /// with bytes that are not UTF-8 is quoted as typed, as getopt does.
+        package let bytes: [UInt8]
+        /// The message (invalid UTF-8 shown as U+FFFD).
+        package var message: String { String(decoding: bytes, as: UTF8.self) }
+        package var description: String { message }
+
+        init(message: String) { bytes = Array(message.utf8) }
+        init(bytes: [UInt8]) { self.bytes = bytes }
     }
 
     private enum Opt: CaseIterable {
@@ -37,17 +43,19 @@ public enum HashCommandLine {
         case recursive, dereference, jobs, progress, noProgress, json, help, version
     }
 
-    /// Long names in table order (the order ambiguity messages list them in).
+    /// Long names in table order (the order ambiguity messages list them in;
+    /// `sha256sum` lists `--status` before `--strict` and `--tag` before
+    /// `--text`).
     private static let longOptions: [(name: String, opt: Opt, takesArgument: Bool)] = [
         ("algorithm", .algorithm, true),
         ("binary", .binary, false),
         ("check", .check, false),
         ("quiet", .quiet, false),
         ("status", .status, false),
-        ("text", .text, false),
-        ("warn", .warn, false),
         ("strict", .strict, false),
         ("tag", .tag, false),
+        ("text", .text, false),
+        ("warn", .warn, false),
         ("zero", .zero, false),
         ("ignore-missing", .ignoreMissing, false),
         ("recursive", .recursive, false),
@@ -73,12 +81,16 @@ public enum HashCommandLine {
     ]
 
     /// Parses the arguments after `hash`.
-    public static func parse(_ args: [[UInt8]], posixlyCorrect: Bool = getenv("POSIXLY_CORRECT") != nil) -> Result<Action, UsageError> {
+    package static func parse(_ args: [[UInt8]], posixlyCorrect: Bool = getenv("POSIXLY_CORRECT") != nil) -> Result<Action, UsageError> {
         var o = HashOptions()
         var help = false
         var version = false
         var i = 0
         func fail(_ m: String) -> Result<Action, UsageError> { .failure(UsageError(message: m)) }
+        /// `head`, the option's bytes as typed, then `tail`.
+        func fail(_ head: String, _ typed: some Sequence<UInt8>, _ tail: String) -> Result<Action, UsageError> {
+            .failure(UsageError(bytes: Array(head.utf8) + Array(typed) + Array(tail.utf8)))
+        }
 
         func apply(_ opt: Opt, _ value: [UInt8]?) -> UsageError? {
             switch opt {
@@ -129,18 +141,17 @@ public enum HashCommandLine {
                 // Long option.
                 let body = a[2...]
                 let eq = body.firstIndex(of: UInt8(ascii: "="))
-                let name = String(decoding: body[..<(eq ?? body.endIndex)], as: UTF8.self)
-                let typed = String(decoding: body, as: UTF8.self)
-                var match = longOptions.first { $0.name == name }
+                let name = Array(body[..<(eq ?? body.endIndex)])
+                var match = longOptions.first { Array($0.name.utf8) == name }
                 if match == nil {
-                    let candidates = longOptions.filter { $0.name.hasPrefix(name) }
+                    let candidates = longOptions.filter { $0.name.utf8.starts(with: name) }
                     if candidates.count > 1 {
                         let list = candidates.map { " '--\($0.name)'" }.joined()
-                        return fail("option '--\(typed)' is ambiguous; possibilities:\(list)")
+                        return fail("option '--", body, "' is ambiguous; possibilities:\(list)")
                     }
                     match = candidates.first
                 }
-                guard let m = match else { return fail("unrecognized option '--\(typed)'") }
+                guard let m = match else { return fail("unrecognized option '--", body, "'") }
                 var value: [UInt8]? = nil
                 if let eq {
                     guard m.takesArgument else { return fail("option '--\(m.name)' doesn't allow an argument") }
@@ -151,6 +162,10 @@ public enum HashCommandLine {
                     i += 1
                 }
                 if let e = apply(m.opt, value) { return .failure(e) }
+                // getopt's caller acts on --help and --version as soon as it
+                // meets them: later arguments are not looked at.
+                if help { return .success(.help) }
+                if version { return .success(.version) }
                 continue
             }
             // Cluster of short options.
@@ -158,9 +173,7 @@ public enum HashCommandLine {
             while j < a.count {
                 let c = a[j]
                 j += 1
-                guard let s = shortOptions[c] else {
-                    return fail("invalid option -- '\(String(decoding: [c], as: UTF8.self))'")
-                }
+                guard let s = shortOptions[c] else { return fail("invalid option -- '", [c], "'") }
                 var value: [UInt8]? = nil
                 if s.takesArgument {
                     if j < a.count {
@@ -170,14 +183,12 @@ public enum HashCommandLine {
                         value = args[i]
                         i += 1
                     } else {
-                        return fail("option requires an argument -- '\(String(decoding: [c], as: UTF8.self))'")
+                        return fail("option requires an argument -- '", [c], "'")
                     }
                 }
                 if let e = apply(s.opt, value) { return .failure(e) }
             }
         }
-        if help { return .success(.help) }
-        if version { return .success(.version) }
         if let e = validate(o) { return .failure(e) }
         return .success(.run(o))
     }
@@ -205,7 +216,7 @@ public enum HashCommandLine {
     }
 
     /// The help text (`mtrun hash --help`).
-    public static let helpText = """
+    package static let helpText = """
         Usage: mtrun hash [OPTION]... [FILE|DIR]...
         Print or check SHA256 (default), SHA512, SHA1 or MD5 checksums, hashing files
         in parallel and printing them in input order, in coreutils' format.

@@ -28,28 +28,33 @@ enum ItemOutcome: Sendable {
 /// hashing goes on, and at most `window` items are in flight: memory stays
 /// bounded whatever the number of files. Standard input (`-`) is read on the
 /// submitting thread, in order, since it can be read only once.
-public final class HashRunner: Sendable {
+package final class HashRunner: Sendable {
     /// The parsed options.
-    public let options: HashOptions
+    package let options: HashOptions
     /// Where output and messages go.
-    public let console: Console
+    package let console: Console
     let quoting: ShellQuoting
     let digester: FileDigester
     let instance: Instance
     /// Items in flight at most.
-    public let window: Int
+    package let window: Int
+    /// Directory descriptors the `-r` walker may hold (``DescriptorBudget``).
+    let walkerDirectories: Int
     /// Set by serial callbacks when an item failed; relaxed: read only after
     /// `Shell.stop()`, which orders every callback before its return.
     let failed = Atomic<Bool>(false)
     /// Items submitted to the shell (a group of small files counts once);
     /// relaxed: a counter for tests and diagnostics.
     let itemsSubmitted = Atomic<Int>(0)
+    /// Standard input was read (an operand or a checksum line `-`);
+    /// relaxed: set by the submitting thread, read by it after the run.
+    let readStandardInput = Atomic<Bool>(false)
     /// Shows `--progress` when enabled.
     let progress: ProgressMeter?
 
     /// Prepares a run. `pool` defaults to the shared pool, or to a pool on
     /// the first `options.jobs` usable CPUs.
-    public init(options: HashOptions, console: Console, charset: Charset, pool: WorkerPool? = nil, bufferSize: Int = 256 * 1024) throws(SerialJobsError) {
+    package init(options: HashOptions, console: Console, charset: Charset, pool: WorkerPool? = nil, bufferSize: Int = 256 * 1024) throws(SerialJobsError) {
         self.options = options
         self.console = console
         self.quoting = ShellQuoting(charset: charset)
@@ -68,19 +73,25 @@ public final class HashRunner: Sendable {
         self.digester = FileDigester(algorithm: options.algorithm, bufferSize: bufferSize,
                                      mapAhead: several, helperCPUs: several ? chosen.cpus : nil)
         self.instance = try Instance(pool: chosen)
-        self.window = max(64, 16 * chosen.workerCount)
+        let limits = DescriptorBudget.current()
+        self.window = min(max(64, 16 * chosen.workerCount), limits.itemsInFlight)
+        self.walkerDirectories = limits.walkerDirectories
         let wantProgress = options.progress ?? console.stderr.isTerminal
         self.progress = (wantProgress && !options.check) ? ProgressMeter(console: console, digester: digester) : nil
     }
 
     /// Runs and returns the exit status (0, or 1 if anything failed).
-    public func run() -> Int32 {
-        let status = options.check ? runCheck() : runHash()
-        console.flush()
-        if console.stdoutFailed {
-            console.error("write error")
-            return 1
+    /// `closed`: the standard streams that were closed at start
+    /// (``ClosedStandardStreams/reserve()``); as in coreutils, having read
+    /// a closed standard input ends with `standard input: Bad file
+    /// descriptor`, then a failed output with `write error`.
+    package func run(closed: ClosedStandardStreams = ClosedStandardStreams()) -> Int32 {
+        var status = options.check ? runCheck() : runHash()
+        if closed.stdin && readStandardInput.load(ordering: .relaxed) {
+            console.error("standard input: \(SystemError(EBADF).message)")
+            status = 1
         }
+        if !console.finish(stdoutWasClosed: closed.stdout) { status = 1 }
         return status
     }
 
@@ -132,6 +143,9 @@ public final class HashRunner: Sendable {
         /// start in its path, or nil and 0 (the whole path, from here).
         var origins: [(directory: DirectoryHandle?, nameStart: Int)] = []
         var bytes: Int64 = 0
+        /// Directories the group's files are listed in (each held open until
+        /// the group is hashed): at most ``DescriptorBudget/handlesPerItem``.
+        var directories = 0
     }
 
     /// Files at most this big are grouped, up to this many bytes per group.
@@ -142,13 +156,14 @@ public final class HashRunner: Sendable {
     private func submitOperand(_ operand: [UInt8], _ shell: Shell, _ pending: inout PendingFiles) throws(SerialJobsError) {
         try flush(&pending, shell)
         if operand == [UInt8(ascii: "-")] {
+            readStandardInput.store(true, ordering: .relaxed)
             let r: ItemOutcome
             do throws(SystemError) { r = .digest(try digester.digest(fd: 0)) } catch { r = .failure(error) }
             try submit(shell, name: operand) { r }
             return
         }
         if options.recursive && TreeWalker.isDirectory(operand) {
-            let walker = TreeWalker(followLinks: options.dereference)
+            let walker = TreeWalker(followLinks: options.dereference, maxOpenDirectories: walkerDirectories)
             try walker.walk(root: operand) { (entry) throws(SerialJobsError) in
                 switch entry {
                 case .file(let path, let known, let directory):
@@ -159,6 +174,10 @@ public final class HashRunner: Sendable {
                         try flush(&pending, shell)
                         try submitFile(path, shell, directory: directory, nameStart: nameStart)
                         return
+                    }
+                    if pending.origins.last?.directory !== directory {
+                        if pending.directories == DescriptorBudget.handlesPerItem { try flush(&pending, shell) }
+                        pending.directories += 1
                     }
                     pending.paths.append(path)
                     pending.origins.append((directory, nameStart))
@@ -181,7 +200,22 @@ public final class HashRunner: Sendable {
             return
         }
         progress?.discovered(operand)
+        if Self.isStream(operand) {
+            let r = Self.digest(digester, operand, nil, 0)
+            try submit(shell, name: operand) { r }
+            return
+        }
         try submitFile(operand, shell)
+    }
+
+    /// Whether `path` is a FIFO, a terminal, a device or anything else but
+    /// a regular file or a directory: it is read on the submitting thread,
+    /// in operand order, like `-`, since it may be the same stream as
+    /// standard input (`/dev/stdin`, `/dev/fd/0`) or another operand.
+    static func isStream(_ path: [UInt8]) -> Bool {
+        guard let st = TreeWalker.stat(path, follow: true) else { return false }
+        let type = st.st_mode & S_IFMT
+        return type != S_IFREG && type != S_IFDIR
     }
 
     private func submitFile(_ path: [UInt8], _ shell: Shell, directory: DirectoryHandle? = nil, nameStart: Int = 0) throws(SerialJobsError) {

@@ -7,9 +7,9 @@
 /// that is not valid UTF-8 is written as `\udcXX` (a lone low surrogate, the
 /// "surrogateescape" convention: Python's `os.fsencode(json.loads(line)["path"])`
 /// gives the original bytes back).
-public enum JSONLine {
+package enum JSONLine {
     /// The line for one input, newline included.
-    public static func line(path: [UInt8], algorithm: HashAlgorithm, digestHex: [UInt8]?, bytes: UInt64?, error: String?) -> [UInt8] {
+    package static func line(path: [UInt8], algorithm: HashAlgorithm, digestHex: [UInt8]?, bytes: UInt64?, error: String?) -> [UInt8] {
         var out = Array("{\"path\":".utf8)
         appendString(path, to: &out)
         out.append(contentsOf: ",\"algorithm\":\"\(algorithm.rawValue)\",\"digest\":".utf8)
@@ -29,7 +29,7 @@ public enum JSONLine {
     }
 
     /// Appends `bytes` as a JSON string literal.
-    public static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
+    package static func appendString(_ bytes: [UInt8], to out: inout [UInt8]) {
         let hex = Hex.digits
         out.append(0x22)
         var i = 0

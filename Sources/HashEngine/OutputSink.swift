@@ -7,7 +7,7 @@ import Synchronization
 import MTSupport
 
 /// Where `mtrun hash` writes bytes: a file descriptor, or memory in tests.
-public protocol OutputSink: Sendable {
+package protocol OutputSink: Sendable {
     /// Writes all of `bytes`; false when the write failed.
     @discardableResult
     func write(_ bytes: UnsafeRawBufferPointer) -> Bool
@@ -16,15 +16,15 @@ public protocol OutputSink: Sendable {
 }
 
 /// Writes to a file descriptor, retrying short writes and `EINTR`.
-public struct FileDescriptorSink: OutputSink {
+package struct FileDescriptorSink: OutputSink {
     /// The descriptor.
-    public let fd: Int32
+    package let fd: Int32
 
     /// Wraps `fd`.
-    public init(fd: Int32) { self.fd = fd }
+    package init(fd: Int32) { self.fd = fd }
 
     @discardableResult
-    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         var done = 0
         while done < bytes.count {
             let n = Glibc.write(fd, bytes.baseAddress! + done, bytes.count - done)
@@ -35,28 +35,28 @@ public struct FileDescriptorSink: OutputSink {
         return true
     }
 
-    public var isTerminal: Bool { isatty(fd) == 1 }
+    package var isTerminal: Bool { isatty(fd) == 1 }
 }
 
 /// Collects everything written, for tests.
-public final class MemorySink: OutputSink {
+package final class MemorySink: OutputSink {
     /// Protected by its mutex.
     private let storage = Locked<[UInt8]>([])
 
     /// An empty sink.
-    public init() {}
+    package init() {}
 
     @discardableResult
-    public func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    package func write(_ bytes: UnsafeRawBufferPointer) -> Bool {
         storage.withLock { $0.append(contentsOf: bytes) }
         return true
     }
 
-    public var isTerminal: Bool { false }
+    package var isTerminal: Bool { false }
 
     /// Everything written so far.
-    public var bytes: [UInt8] { storage.withLock { $0 } }
+    package var bytes: [UInt8] { storage.withLock { $0 } }
 
     /// Everything written so far, decoded as UTF-8 (invalid bytes replaced).
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
+    package var text: String { String(decoding: bytes, as: UTF8.self) }
 }

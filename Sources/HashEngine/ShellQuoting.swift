@@ -6,14 +6,14 @@ import Musl
 
 /// How the current locale encodes characters, which decides what a file
 /// name's bytes print as in messages.
-public enum Charset: Sendable, Hashable {
+package enum Charset: Sendable, Hashable {
     /// One byte per character; only ASCII 0x20–0x7E is printable (`C`/`POSIX`).
     case unibyte
     /// UTF-8; printable characters are those `iswprint` accepts in `C.UTF-8`.
     case utf8
 
     /// The charset of the process's `LC_CTYPE` after `setlocale(LC_ALL, "")`.
-    public static func fromEnvironment() -> Charset {
+    package static func fromEnvironment() -> Charset {
         _ = setlocale(LC_ALL, "")
         guard let cs = nl_langinfo(nl_item(CODESET)) else { return .unibyte }
         let name = String(cString: cs).uppercased()
@@ -42,15 +42,15 @@ public enum Charset: Sendable, Hashable {
 /// single quote and ending in a `$'…'` segment, gnulib starts the result with
 /// an extra `''` (for example `'''it'\''s'$'\n'`); coreutils 9.1 prints that,
 /// so we do too.
-public struct ShellQuoting: Sendable {
+package struct ShellQuoting: Sendable {
     /// How bytes decode into characters.
-    public let charset: Charset
+    package let charset: Charset
 
     /// Creates a quoter for `charset`.
-    public init(charset: Charset) { self.charset = charset }
+    package init(charset: Charset) { self.charset = charset }
 
     /// The quoted form of `name`.
-    public func quote(_ name: [UInt8]) -> [UInt8] {
+    package func quote(_ name: [UInt8]) -> [UInt8] {
         if let plain = render(name, elide: true, carry: nil) { return plain.out }
         // Rule 2, with the rule-3 retry.
         let first = render(name, elide: false, carry: nil)!
@@ -60,7 +60,7 @@ public struct ShellQuoting: Sendable {
     }
 
     /// Convenience: quotes a Swift string's UTF-8 bytes.
-    public func quote(_ name: String) -> String {
+    package func quote(_ name: String) -> String {
         String(decoding: quote(Array(name.utf8)), as: UTF8.self)
     }
 

@@ -47,6 +47,7 @@ struct HashCommand: ParsableCommand {
 
     /// Runs `mtrun hash` with `arguments` and returns the exit status.
     static func main(arguments: [[UInt8]]) -> Int32 {
+        let closed = ClosedStandardStreams.reserve()
         let charset = Charset.fromEnvironment()
         let console = Console(
             programName: "mtrun",
@@ -55,21 +56,20 @@ struct HashCommand: ParsableCommand {
         )
         switch HashCommandLine.parse(arguments) {
         case .failure(let e):
-            console.error(e.message)
+            console.error(e.bytes)
             console.raw(stderr: Array("Try 'mtrun hash --help' for more information.\n".utf8))
+            _ = console.finish(stdoutWasClosed: closed.stdout)
             return 1
         case .success(.help):
             console.out(Array(HashCommandLine.helpText.utf8))
-            console.flush()
-            return 0
+            return console.finish(stdoutWasClosed: closed.stdout) ? 0 : 1
         case .success(.version):
-            console.out(Array("mtrun hash (mtjobs) 0.1\n".utf8))
-            console.flush()
-            return 0
+            console.out(Array("mtrun hash (mtjobs) \(MTRunVersion.text)\n".utf8))
+            return console.finish(stdoutWasClosed: closed.stdout) ? 0 : 1
         case .success(.run(let options)):
             do {
                 let runner = try HashRunner(options: options, console: console, charset: charset)
-                return runner.run()
+                return runner.run(closed: closed)
             } catch {
                 console.error("cannot start: \(error)")
                 return 1

@@ -14,6 +14,8 @@ struct MTRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mtrun",
         abstract: "Parallel, ordered and topology-aware jobs (padata for user space).",
+        discussion: ExitStatus.discussion,
+        version: "mtrun (mtjobs) \(MTRunVersion.text)",
         subcommands: [HashCommand.self, InitCommand.self, TopoCommand.self]
     )
 
@@ -31,4 +33,9 @@ struct MTRun: ParsableCommand {
         }
         main(nil)
     }
+}
+
+/// The version every subcommand prints.
+enum MTRunVersion {
+    static let text = "0.1"
 }
