@@ -18,7 +18,7 @@ struct TopoCommand: ParsableCommand {
             cgroup cpuset and CPU quota). In a run of 3 or more identical sibling subtrees \
             without NUMA nodes (the 8 cores of an L3, the 12 L3s of a package), the first is \
             printed in full and the others as one line "… N more like the one above" with \
-            their PU OS indexes; --full prints every object. Exit status: 0 on success; 1 on a usage error, an invalid value or a topology \
+            their PU OS indexes; --full prints every object. Exit status: 0 on success; 1 on a usage error, an invalid value or when the topology \
             cannot be loaded.
             """
     )
