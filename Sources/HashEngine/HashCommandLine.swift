@@ -253,7 +253,8 @@ package enum HashCommandLine {
               --help            display this help and exit
               --version         output version information and exit
 
-        Exit status: 0 if every file was hashed (or verified), 1 otherwise.
+        Exit status: 0 if every file was hashed (or verified); 1 on a usage error,
+        a failed write, or when any file could not be hashed (or verified).
 
         """
 }

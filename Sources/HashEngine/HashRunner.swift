@@ -33,7 +33,7 @@ package final class HashRunner: Sendable {
     package let options: HashOptions
     /// Where output and messages go.
     package let console: Console
-    let quoting: ShellQuoting
+    let quoting: NameQuoting
     let digester: FileDigester
     let instance: Instance
     /// Items in flight at most.
@@ -57,7 +57,7 @@ package final class HashRunner: Sendable {
     package init(options: HashOptions, console: Console, charset: Charset, pool: WorkerPool? = nil, bufferSize: Int = 256 * 1024) throws(SerialJobsError) {
         self.options = options
         self.console = console
-        self.quoting = ShellQuoting(charset: charset)
+        self.quoting = NameQuoting(charset: charset)
         let chosen: WorkerPool
         if let pool {
             chosen = pool

@@ -14,17 +14,19 @@ struct InitCommand: ParsableCommand {
         abstract: "Allocate and initialise a buffer in parallel; print GB/s and pages per NUMA node.",
         discussion: """
             Sizes take a unit: B, K/KiB, M/MiB, G/GiB, T/TiB (powers of 1024) or KB, MB, GB, TB \
-            (powers of 1000). Bad sizes (unknown unit, 0, more than physical memory) exit with status 2.
+            (powers of 1000). Sizes this process cannot get (physical memory, MemAvailable, the cgroup memory limit, \
+            RLIMIT_AS) are refused. --threads is capped at the CPUs this process may use. \
+            Exit status: 0 on success; 1 on a usage error, an invalid value or a failure.
             """
     )
 
-    @Option(name: .long, help: "Bytes to allocate, e.g. 4GiB, 512MiB, 1000000.")
+    @Option(name: .long, parsing: .unconditional, help: "Bytes to allocate, e.g. 4GiB, 512MiB, 1000000.")
     var size: String
 
-    @Option(name: .long, help: "Byte to fill with (0x5A, 90, 0b1011010).")
+    @Option(name: .long, parsing: .unconditional, help: "Byte to fill with (0x5A, 90, 0b1011010).")
     var pattern: String = "0x5A"
 
-    @Option(name: .long, help: "Most threads to use, the calling thread included (default: the CPUs available).")
+    @Option(name: .long, parsing: .unconditional, help: "Most threads to use, the calling thread included (default: the CPUs available).")
     var threads: Int?
 
     @Flag(name: .long, help: "Spread the work over NUMA nodes so each node's helpers first-touch their span.")
@@ -45,7 +47,7 @@ struct InitCommand: ParsableCommand {
         do {
             bytes = try InitCommand.parseSize(size)
             byte = try InitCommand.parsePattern(pattern)
-            if let t = threads, t < 1 { throw InitInputError("--threads must be at least 1 (got \(t))") }
+            if let t = threads, t < 1 { throw InitInputError("invalid value '\(t)' for '--threads': must be at least 1") }
         } catch let e as InitInputError {
             InitCommand.fail(e.message)
         }
@@ -53,6 +55,8 @@ struct InitCommand: ParsableCommand {
         do { buffer = try ParallelBuffer(bytes: bytes, hugePages: !noHugePages) } catch { InitCommand.fail("\(error)") }
 
         let t0 = InitCommand.monotonicSeconds()
+        let available = Topology.shared.availableParallelism
+        let threads = self.threads.map { min($0, max(1, available)) }
         let report = try buffer.fill(byte, threads: threads, numaAware: numa)
         let seconds = InitCommand.monotonicSeconds() - t0
         let gbps = Double(bytes) / seconds / 1e9
@@ -114,17 +118,20 @@ struct InitCommand: ParsableCommand {
         init(_ m: String) { message = m }
     }
 
-    /// Prints `message` on stderr and exits with status 2 (bad input).
+    /// Prints `message` on stderr and exits with status 1 (bad input).
     static func fail(_ message: String) -> Never {
         var err = InitStandardError()
         print("mtrun init: error: \(message)", to: &err)
-        exitNow(2)
+        exitNow(ExitStatus.failure)
     }
 
     /// Parses "4GiB", "512M", "1000000", "1.5GB". Rejects 0, negatives,
     /// unknown units and more than the machine's physical memory.
     static func parseSize(_ text: String) throws -> Int {
         let t = text.trimmingCharacters(in: " ")
+        if t.hasPrefix("-") {
+            throw InitInputError("invalid value '\(text)' for '--size': a size must be positive, e.g. 4GiB")
+        }
         let digits = t.prefix { $0.isNumber || $0 == "." }
         let unit = t.dropFirst(digits.count).trimmingCharacters(in: " ")
         guard !digits.isEmpty, let value = Double(digits) else {
@@ -146,6 +153,9 @@ struct InitCommand: ParsableCommand {
         let physical = Int(sysconf(Int32(_SC_PHYS_PAGES))) * Int(sysconf(Int32(_SC_PAGESIZE)))
         if physical > 0 && n > physical {
             throw InitInputError("invalid size '\(text)': \(n) bytes is more than this machine's physical memory (\(physical) bytes)")
+        }
+        if let limit = MemoryLimit.obtainable(), n > limit.bytes {
+            throw InitInputError("invalid size '\(text)': \(n) bytes is more than this process can get (\(limit.bytes) bytes, \(limit.source))")
         }
         return n
     }

@@ -31,7 +31,52 @@ struct MTRun: ParsableCommand {
             Musl.exit(status)
 #endif
         }
-        main(nil)
+        // Every subcommand's usage errors exit with 1, as `mtrun hash` and
+        // coreutils do (ArgumentParser's default is 64).
+        do {
+            var command = try parseAsRoot(nil)
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = fullMessage(for: error)
+            if code == .success {
+                if !message.isEmpty { writeAll(1, message + "\n") }
+                exitProcess(ExitStatus.success)
+            }
+            if !message.isEmpty { writeAll(2, message + "\n") }
+            exitProcess(ExitStatus.failure)
+        }
+        exitProcess(ExitStatus.success)
+    }
+
+    /// Writes `text` to `fd`; on a failed write to standard output prints
+    /// `mtrun: write error: …` and exits with 1.
+    static func writeAll(_ fd: Int32, _ text: String) {
+        var s = text
+        let ok = s.withUTF8 { p -> Bool in
+            var done = 0
+            while done < p.count {
+                let n = write(fd, p.baseAddress! + done, p.count - done)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return false }
+                done += n
+            }
+            return true
+        }
+        if !ok && fd == 1 {
+            let e = String(cString: strerror(errno))
+            writeAll(2, "mtrun: write error: \(e)\n")
+            exitProcess(ExitStatus.failure)
+        }
+    }
+
+    static func exitProcess(_ status: Int32) -> Never {
+        fflush(nil)
+#if canImport(Glibc)
+        Glibc.exit(status)
+#elseif canImport(Musl)
+        Musl.exit(status)
+#endif
     }
 }
 

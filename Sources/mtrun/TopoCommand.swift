@@ -8,7 +8,7 @@ import Topology
 /// with sizes, cores, PUs with OS indexes), the CPU kinds, NUMA distances
 /// and the placement order. `--xml` and `--synthetic` show another machine;
 /// `--json` prints one JSON object for scripts. A file or description hwloc
-/// cannot load is reported on stderr with exit status 2.
+/// cannot load is reported on stderr with exit status 1.
 struct TopoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topo",
@@ -18,7 +18,7 @@ struct TopoCommand: ParsableCommand {
             cgroup cpuset and CPU quota). In a run of 3 or more identical sibling subtrees \
             without NUMA nodes (the 8 cores of an L3, the 12 L3s of a package), the first is \
             printed in full and the others as one line "… N more like the one above" with \
-            their PU OS indexes; --full prints every object. Exit status 2 when the topology \
+            their PU OS indexes; --full prints every object. Exit status: 0 on success; 1 on a usage error, an invalid value or when the topology \
             cannot be loaded.
             """
     )
@@ -34,8 +34,11 @@ struct TopoCommand: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object (counts, tree, placement, kinds, distances, allowed CPUs, quota).")
     var json = false
 
-    @Option(name: .long, help: ArgumentHelp("Also show where N workers would go.", valueName: "N"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Also show where N workers would go (1 to 4096).", valueName: "N"))
     var plan: Int?
+
+    /// The most workers `--plan` shows (the pool's own limit on workers).
+    static let maxPlan = 4096
 
     @Flag(name: .long, help: "Print every object of the tree; do not collapse runs of identical siblings.")
     var full = false
@@ -48,7 +51,9 @@ struct TopoCommand: ParsableCommand {
         case (nil, nil): source = .thisSystem
         case (.some, .some): throw failure("give either --xml or --synthetic, not both")
         }
-        if let plan, plan < 1 { throw failure("--plan needs a positive number of workers, not \(plan)") }
+        if let plan, plan < 1 || plan > Self.maxPlan {
+            throw failure("invalid value '\(plan)' for '--plan': a number of workers from 1 to \(Self.maxPlan)")
+        }
         let topology: Topology
         do {
             topology = try Topology(source)
@@ -68,10 +73,10 @@ struct TopoCommand: ParsableCommand {
     }
 
     /// Prints `message` on stderr; the returned error makes mtrun exit
-    /// with status 2 (and print nothing more).
+    /// with status 1 (and print nothing more).
     private func failure(_ message: String) -> ExitCode {
         FileHandle.standardError.write(Data("mtrun topo: error: \(message)\n".utf8))
-        return ExitCode(2)
+        return ExitCode(ExitStatus.failure)
     }
 }
 

@@ -76,7 +76,7 @@ struct GoldenHashTests {
         for (locale, charset) in [("C.UTF-8", Charset.utf8), ("C", Charset.unibyte)] {
             let paths = names.map { prefix + $0 }
             let theirs = Spawn.run([Array("env".utf8), Array("LC_ALL=\(locale)".utf8), Array("sha256sum".utf8), Array("--".utf8)] + paths)
-            let quoting = ShellQuoting(charset: charset)
+            let quoting = NameQuoting(charset: charset)
             var expected: [UInt8] = []
             for p in paths {
                 expected += Array("sha256sum: ".utf8) + quoting.quote(p) + Array(": No such file or directory\n".utf8)

@@ -27,7 +27,7 @@ struct RecursionTests {
         // "a" < "a-c" < "a0" since a shorter prefix sorts first; a's contents come right after "a".
         #expect(names == ["B", "a/b/x", "a/z", "a-c", "a0", "é", "\u{FFFD}"].map { p + "/" + $0 })
         #expect(r.status == 0)
-        let quoted = ShellQuoting(charset: .utf8)
+        let quoted = NameQuoting(charset: .utf8)
         let q = { (n: String) in String(decoding: quoted.quote(Array((p + "/" + n).utf8)), as: UTF8.self) }
         #expect(r.err == """
             mtrun: \(q("dangling")): skipped: symbolic link (use -L to follow)

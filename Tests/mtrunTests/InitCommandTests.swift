@@ -47,14 +47,44 @@ struct InitCommandTests {
         }
     }
 
-    @Test("bad sizes and patterns give a clear error and exit status 2", arguments: [
+    @Test("bad sizes, patterns and thread counts (negative ones included) give a clear error and exit status 1", arguments: [
         ["--size", "4XB"], ["--size", "0"], ["--size=-5"], ["--size", "lots"], ["--size", "100TiB"],
         ["--size", "1MiB", "--pattern", "300"], ["--size", "1MiB", "--threads", "0"],
+        ["--size", "-1"], ["--size", "1MiB", "--threads", "-3"], ["--bogus"], [],
     ])
     func badInput(args: [String]) throws {
         let r = runMTRun(["init"] + args)
-        #expect(r.status == 2, "\(args): status \(r.status)")
-        #expect(r.err.contains("error"), "\(args): \(r.err)")
+        #expect(r.status == 1, "\(args): status \(r.status)")
+        #expect(r.err.contains("rror"), "\(args): \(r.err)")
+        #expect(!r.err.contains("Missing value"), "\(args): \(r.err)")
         #expect(r.out.isEmpty)
+    }
+
+    @Test("a size larger than MemAvailable is refused before any allocation, exit 1")
+    func beyondAvailable() {
+        let r = runMTRun(["init", "--size", "\(MemoryProbe.available() + (64 << 20))"])
+        #expect(r.status == 1)
+        #expect(r.err.contains("more than this process can get"), "\(r.err)")
+    }
+
+    @Test("--threads beyond the CPUs is capped: threads used never exceed those started, nor the CPUs")
+    func threadsCapped() {
+        let r = runMTRun(["init", "--size", "1MiB", "--threads", "1000", "--json"])
+        #expect(r.status == 0, "\(r.err)")
+        #expect(!r.out.contains("\"threads_started\": 999"), "\(r.out)")
+        let cpus = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        let started = r.out.split(separator: ",").first { $0.contains("threads_started") }
+            .flatMap { Int($0.split(separator: ":").last!.filter { $0 != " " }) }
+        #expect(started != nil && started! <= cpus, "\(r.out)")
+    }
+}
+
+enum MemoryProbe {
+    static func available() -> Int {
+        let text = String(decoding: MTRunBinary.read(Array("/proc/meminfo".utf8)), as: UTF8.self)
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            return (Int(line.split(separator: " ")[1]) ?? 0) * 1024
+        }
+        return 0
     }
 }

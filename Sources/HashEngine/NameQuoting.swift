@@ -42,7 +42,7 @@ package enum Charset: Sendable, Hashable {
 /// single quote and ending in a `$'…'` segment, gnulib starts the result with
 /// an extra `''` (for example `'''it'\''s'$'\n'`); coreutils 9.1 prints that,
 /// so we do too.
-package struct ShellQuoting: Sendable {
+package struct NameQuoting: Sendable {
     /// How bytes decode into characters.
     package let charset: Charset
 
