@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Topology", targets: ["Topology"]),
         .library(name: "WorkerPool", targets: ["WorkerPool"]),
         .executable(name: "mtrun", targets: ["mtrun"]),
+        .library(name: "BLAKE3", targets: ["BLAKE3"]),
     ],
     dependencies: [
         // The CLI's argument parsing, help and error messages.
@@ -54,6 +55,11 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // BLAKE3: SIMD compression kernels in C (each function compiled for
+        // its instruction set by attribute), tree, modes and I/O in Swift.
+        .target(name: "CBLAKE3"),
+        .target(name: "BLAKE3", dependencies: ["CBLAKE3", "MTJobs", "WorkerPool"]),
+        .testTarget(name: "BLAKE3Tests", dependencies: ["BLAKE3", "WorkerPool"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "TopologyTests",
             dependencies: ["Topology"],
