@@ -45,16 +45,44 @@ public struct ChunkPlan: Sendable, Hashable {
     /// End of chunk 0: `roundup(start + 1, chunkSize)`, capped at the job's end.
     let firstEnd: Int
 
-    /// Plans a job. The inputs must already be valid (``MTJob`` validates
-    /// them): `size >= 0`, `start + size` representable, `align >= 1`,
-    /// `minChunk >= 0`, `maxThreads >= 1`, `loadBalanceFactor >= 1`.
+    /// Plans a job, checking its shape first.
+    ///
+    /// - Throws: ``MTJobError/invalidField(_:value:reason:)`` naming the
+    ///   first bad input: `size < 0`, `start + size` not representable,
+    ///   `align < 1`, `minChunk < 0`, `maxThreads < 1` or
+    ///   `loadBalanceFactor < 1` (the checks ``MTJob/validate()`` makes).
     public init(start: Int, size: Int, align: Int, minChunk: Int, maxThreads: Int,
-                loadBalanceFactor: Int = ChunkPlan.loadBalanceFactor) {
-        precondition(size >= 0 && align >= 1 && minChunk >= 0 && maxThreads >= 1 && loadBalanceFactor >= 1,
-                     "ChunkPlan: invalid input (validate through MTJob)")
+                loadBalanceFactor: Int = ChunkPlan.loadBalanceFactor) throws(MTJobError) {
+        try ChunkPlan.check(start: start, size: size, align: align, minChunk: minChunk, maxThreads: maxThreads,
+                            loadBalanceFactor: loadBalanceFactor)
+        self.init(validatedStart: start, size: size, align: align, minChunk: minChunk, maxThreads: maxThreads,
+                  loadBalanceFactor: loadBalanceFactor)
+    }
+
+    /// The shape checks of ``init(start:size:align:minChunk:maxThreads:loadBalanceFactor:)``
+    /// (nil: a field the library chooses).
+    static func check(start: Int, size: Int, align: Int, minChunk: Int?, maxThreads: Int?,
+                      loadBalanceFactor: Int) throws(MTJobError) {
+        guard size >= 0 else { throw .invalidField(.size, value: size, reason: "must not be negative") }
+        guard !start.addingReportingOverflow(size).overflow else {
+            throw .invalidField(.size, value: size, reason: "start (\(start)) + size overflows Int")
+        }
+        guard align >= 1 else { throw .invalidField(.align, value: align, reason: "must be at least 1") }
+        if let minChunk, minChunk < 0 { throw .invalidField(.minChunk, value: minChunk, reason: "must not be negative") }
+        if let maxThreads, maxThreads < 1 {
+            throw .invalidField(.maxThreads, value: maxThreads, reason: "must be at least 1 (it counts the caller)")
+        }
+        guard loadBalanceFactor >= 1 else {
+            throw .invalidField(.loadBalanceFactor, value: loadBalanceFactor, reason: "must be at least 1")
+        }
+    }
+
+    /// Plans a job whose shape was already checked (by ``MTJob/validate()``
+    /// on the run path, which plans on every run).
+    init(validatedStart start: Int, size: Int, align: Int, minChunk: Int, maxThreads: Int, loadBalanceFactor: Int) {
         self.start = start
         self.size = size
-        let end = start + size
+        let end = start &+ size
         guard size > 0 else {
             nworks = 0; chunkSize = 0; chunkCount = 0; firstEnd = start
             return
@@ -75,12 +103,13 @@ public struct ChunkPlan: Sendable, Hashable {
         c = max(c, 1)                              // the kernel's divide-by-zero guard
         c = ChunkPlan.roundUp(c, align) ?? c        // cannot overflow: c <= size here
         chunkSize = c
-        // Chunk 0 ends on the next absolute multiple of c after start
-        // (floor division keeps this right for negative starts).
-        let q = ChunkPlan.floorDiv(start, c)
-        let (base, o1) = q.multipliedReportingOverflow(by: c)
-        let (next, o2) = base.addingReportingOverflow(c)
-        let fe = (o1 || o2) ? end : min(next, end)
+        // Chunk 0 ends on the first absolute multiple of c above start:
+        // `start` plus its distance to that multiple, 1 ... c. The distance
+        // comes from the non-negative remainder, so nothing is computed
+        // outside [start, end] (a multiple below start, for a start near
+        // Int.min, is not representable).
+        let distance = c - ChunkPlan.nonNegativeRemainder(start, c)
+        let fe = distance >= size ? end : start + distance
         firstEnd = fe
         let rest = end - fe                         // <= size: no overflow
         chunkCount = 1 + rest / c + (rest % c == 0 ? 0 : 1)
@@ -106,9 +135,9 @@ public struct ChunkPlan: Sendable, Hashable {
         return lo ..< hi
     }
 
-    /// The chunk that holds `unit` (which must lie in the job).
-    public func chunk(containing unit: Int) -> Int {
-        precondition(unit >= start && unit - start < size, "unit outside the job")
+    /// The chunk that holds `unit`, or nil when `unit` lies outside the job.
+    public func chunk(containing unit: Int) -> Int? {
+        guard unit >= start, unit &- start < size, unit &- start >= 0 else { return nil }
         if unit < firstEnd { return 0 }
         return 1 + (unit - firstEnd) / chunkSize
     }
@@ -137,11 +166,11 @@ public struct ChunkPlan: Sendable, Hashable {
         return o ? nil : v
     }
 
-    /// Division rounding towards minus infinity (`a >= 1`).
-    static func floorDiv(_ x: Int, _ a: Int) -> Int {
-        if x == 0 || a == 1 { return x }
-        let q = x / a
-        return (x % a != 0 && x < 0) ? q - 1 : q
+    /// `x mod a` in `0 ..< a` (`a >= 1`), also for negative `x`.
+    static func nonNegativeRemainder(_ x: Int, _ a: Int) -> Int {
+        if a == 1 { return 0 }
+        let r = x % a
+        return r < 0 ? r + a : r
     }
 }
 

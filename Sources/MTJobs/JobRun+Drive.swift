@@ -29,7 +29,7 @@ extension JobRun {
         // Both given: no need to read (copy) the pool's topology.
         let sizing = if let m = job.minChunk, let t = job.maxThreads { (minChunk: m, maxThreads: t) }
             else { JobSizing.resolve(job, topology: pool.topology) }
-        let plan = ChunkPlan(start: job.start, size: job.size, align: job.align, minChunk: sizing.minChunk,
+        let plan = ChunkPlan(validatedStart: job.start, size: job.size, align: job.align, minChunk: sizing.minChunk,
                              maxThreads: sizing.maxThreads, loadBalanceFactor: job.loadBalanceFactor)
         // Size 0: nothing to do, nothing called.
         if plan.chunkCount == 0 { return emptyReport(plan, t0) }

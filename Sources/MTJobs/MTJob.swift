@@ -10,7 +10,7 @@ import WorkerPool
 ///     for i in range { out[i] = f(i) }
 /// }
 /// let report = try job.run()           // caller participates, returns when all is done
-/// let report2 = try await job.runAsync() // suspends, blocks no cooperative thread
+/// let report2 = try await job.run()    // suspends, blocks no cooperative thread
 /// ```
 ///
 /// A job is a value: running it never changes it (the kernel consumes
@@ -121,25 +121,30 @@ public struct MTJob: Sendable {
 
     /// Checks every field; throws ``MTJobError`` naming the first bad one.
     public func validate() throws(MTJobError) {
-        guard size >= 0 else { throw .invalidField(.size, value: size, reason: "must not be negative") }
-        guard !start.addingReportingOverflow(size).overflow else {
-            throw .invalidField(.size, value: size, reason: "start (\(start)) + size overflows Int")
-        }
-        guard align >= 1 else { throw .invalidField(.align, value: align, reason: "must be at least 1") }
-        if let m = minChunk, m < 0 { throw .invalidField(.minChunk, value: m, reason: "must not be negative") }
-        if let t = maxThreads, t < 1 { throw .invalidField(.maxThreads, value: t, reason: "must be at least 1 (it counts the caller)") }
+        try ChunkPlan.check(start: start, size: size, align: align, minChunk: minChunk, maxThreads: maxThreads,
+                            loadBalanceFactor: loadBalanceFactor)
         if let b = bytesPerUnit, b < 1 { throw .invalidField(.bytesPerUnit, value: b, reason: "must be at least 1") }
-        guard loadBalanceFactor >= 1 else {
-            throw .invalidField(.loadBalanceFactor, value: loadBalanceFactor, reason: "must be at least 1")
-        }
     }
 
     /// The chunk plan this job gets on `pool` (library choices resolved).
     public func plan(on pool: WorkerPool = .shared) throws(MTJobError) -> ChunkPlan {
         try validate()
         let s = JobSizing.resolve(self, topology: pool.topology)
-        return ChunkPlan(start: start, size: size, align: align, minChunk: s.minChunk,
+        return ChunkPlan(validatedStart: start, size: size, align: align, minChunk: s.minChunk,
                          maxThreads: s.maxThreads, loadBalanceFactor: loadBalanceFactor)
+    }
+
+    /// The NUMA spans a run of this job on `pool` uses: for a
+    /// ``numaAware`` job on a pool that spans several NUMA nodes, one span
+    /// per node that gets threads, in node order, each with its chunks (see
+    /// ``plan(on:)`` for their ranges) and its thread count; empty when the
+    /// run uses none (not NUMA-aware, one node, or a job that runs inline).
+    /// The spans depend only on the job and the pool, never on timing.
+    public func numaSpans(on pool: WorkerPool = .shared) throws(MTJobError) -> [NUMASpan] {
+        let plan = try plan(on: pool)
+        guard numaAware, !plan.isInline, plan.chunkCount > 0, pool.topology.numaNodes.count > 1 else { return [] }
+        let weights = NUMASpanPlan.nodeWorkers(topology: pool.topology, cpus: pool.placement)
+        return NUMASpanPlan.spans(chunkCount: plan.chunkCount, threads: plan.threads, nodeWorkers: weights)
     }
 
     /// Runs the job: the calling thread claims chunks alongside up to
@@ -160,7 +165,7 @@ public struct MTJob: Sendable {
     /// a thread of its own) and this task suspends until the job is done.
     /// Task cancellation stops new claims (see ``MTJobCancelled``).
     @discardableResult
-    public func runAsync(on pool: WorkerPool = .shared) async throws -> MTJobReport {
+    public func run(on pool: WorkerPool = .shared) async throws -> MTJobReport {
         try await JobRun.runAsync(self, pool: pool)
     }
 }

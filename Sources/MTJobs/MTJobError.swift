@@ -19,7 +19,7 @@ public enum MTJobError: Error, Hashable, Sendable, CustomStringConvertible {
 }
 
 /// Thrown by ``MTJob/run(on:)`` when the job was cancelled (through its
-/// ``MTJob/cancellation`` handle or, for ``MTJob/runAsync(on:)``, through
+/// ``MTJob/cancellation`` handle or, for the `async` overload of ``MTJob/run(on:)``, through
 /// Task cancellation) before every chunk ran.
 ///
 /// No new chunk starts after the cancellation is seen; every chunk already
@@ -27,9 +27,11 @@ public enum MTJobError: Error, Hashable, Sendable, CustomStringConvertible {
 /// ``MTJobReport/completedRanges`` lists exactly the units that were done
 /// (at most one contiguous prefix of each thread's or NUMA node's share of
 /// the chunks), so a caller can resume with the rest.
-public struct MTJobCancelled: Error, Sendable, CustomStringConvertible {
+public struct MTJobCancelled: Error, Sendable, Hashable, CustomStringConvertible {
     /// The report of the part of the job that ran.
     public let report: MTJobReport
+
+    public init(report: MTJobReport) { self.report = report }
 
     public var description: String {
         "MTJob cancelled after \(report.unitsCompleted) of \(report.plan.size) units"

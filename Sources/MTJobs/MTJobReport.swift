@@ -1,7 +1,7 @@
 import WorkerPool
 
 /// What a run did: the plan, who ran what and where, how long it took.
-public struct MTJobReport: Sendable {
+public struct MTJobReport: Sendable, Hashable {
     /// One thread that ran at least one chunk (the caller is always listed).
     public struct Participant: Sendable, Hashable {
         /// The caller's own thread, or a pool worker helping it.
@@ -20,6 +20,16 @@ public struct MTJobReport: Sendable {
         public let units: Int
         /// From the start of its first chunk to the end of its last.
         public let busy: Duration
+
+        public init(role: Role, worker: WorkerInfo?, cpu: Int?, numaNode: Int?, chunks: Int, units: Int, busy: Duration) {
+            self.role = role
+            self.worker = worker
+            self.cpu = cpu
+            self.numaNode = numaNode
+            self.chunks = chunks
+            self.units = units
+            self.busy = busy
+        }
     }
 
     /// The chunk plan (``ChunkPlan/chunkSize``, ``ChunkPlan/chunkCount``,
@@ -66,6 +76,18 @@ public struct MTJobReport: Sendable {
         self.unitsCompleted = unitsCompleted
         partial = completedRanges
         self.elapsed = elapsed
+    }
+
+    /// A report as a run makes it (for tests of code that consumes
+    /// reports). `participants` lists the threads that ran chunks, the
+    /// caller (``Participant/Role/caller``) first if it ran any;
+    /// `completedRanges` nil means the whole job.
+    public init(plan: ChunkPlan, threadsStarted: Int, participants: [Participant], spans: [NUMASpan] = [],
+                unitsCompleted: Int, completedRanges: [Range<Int>]? = nil, elapsed: Duration) {
+        let caller = participants.first { $0.role == .caller }
+        self.init(plan: plan, threadsStarted: threadsStarted, caller: caller,
+                  helpers: participants.filter { $0.role != .caller }, spans: spans, unitsCompleted: unitsCompleted,
+                  completedRanges: completedRanges, elapsed: elapsed)
     }
 
     /// Threads that ran at least one chunk, caller included.

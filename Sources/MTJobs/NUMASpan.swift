@@ -10,6 +10,12 @@ public struct NUMASpan: Sendable, Hashable {
     public let chunks: Range<Int>
     /// Threads homed on this node, caller included if it runs here.
     public let threads: Int
+
+    public init(node: Int, chunks: Range<Int>, threads: Int) {
+        self.node = node
+        self.chunks = chunks
+        self.threads = threads
+    }
 }
 
 /// Planning of NUMA spans: pure functions, testable on any topology.

@@ -138,7 +138,7 @@ extension Shell {
     ///   except ``SerialJobsError/reentrantSubmitWouldDeadlock``: a task
     ///   suspends, it does not hold the drain.
     @inlinable @discardableResult
-    public func submitAsync<C: Collection, T: Sendable>(
+    public func submit<C: Collection, T: Sendable>(
         contentsOf inputs: C,
         callbackCPU: Int? = nil,
         parallel: @escaping @Sendable (C.Element) throws -> T,

@@ -221,7 +221,7 @@ where Base.Element: Sendable {
                 let transform = self.transform
                 let buffer = self.buffer
                 do {
-                    try await shell.submitAsync(parallel: { try transform(e) }, serial: { r in buffer.push(r) })
+                    try await shell.submit(parallel: { try transform(e) }, serial: { r in buffer.push(r) })
                 } catch {
                     // Only `.stopped` is possible, and nothing stops this
                     // private shell; treat it as the end of input.

@@ -13,8 +13,8 @@ import MTSupport
 /// their callback CPU (see ``SerialPlacement``).
 ///
 /// At most ``window`` items are in flight (submitted, not yet serialized):
-/// ``submit(callbackCPU:parallel:serial:)`` blocks, ``submitAsync(callbackCPU:parallel:serial:)``
-/// suspends and ``trySubmit(callbackCPU:parallel:serial:)`` returns
+/// ``submit(callbackCPU:parallel:serial:)`` blocks (its `async` overload
+/// suspends) and ``trySubmit(callbackCPU:parallel:serial:)`` returns
 /// ``TrySubmitResult/busy`` while the window is full, so memory stays
 /// bounded whatever the input length.
 ///
@@ -143,7 +143,7 @@ public final class Shell {
 
     /// Submits one item, suspending (not blocking) while the window is full.
     @inlinable @discardableResult
-    public func submitAsync<T: Sendable>(
+    public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
         parallel: @escaping @Sendable () throws -> T,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void
@@ -157,7 +157,7 @@ public final class Shell {
     /// Submits one item finished through a ``Completion``, suspending while
     /// the window is full.
     @inlinable @discardableResult
-    public func submitAsync<T: Sendable>(
+    public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
         completing parallel: @escaping @Sendable (Completion<T>) -> Void,
         serial: @escaping @Sendable (Result<T, any Error>) -> Void

@@ -17,6 +17,11 @@ public struct StuckItem: Sendable, Hashable, CustomStringConvertible {
     /// Where it stands.
     public let stage: ItemStage
 
+    public init(sequence: UInt64, stage: ItemStage) {
+        self.sequence = sequence
+        self.stage = stage
+    }
+
     public var description: String { "item \(sequence) (\(stage))" }
 }
 
@@ -31,6 +36,13 @@ public struct ShutdownReport: Sendable, Hashable, CustomStringConvertible {
     /// The items still in flight at the timeout, oldest first (at most 64
     /// listed; ``submitted`` − ``serialized`` counts them all).
     public let stuck: [StuckItem]
+
+    public init(completed: Bool, submitted: UInt64, serialized: UInt64, stuck: [StuckItem]) {
+        self.completed = completed
+        self.submitted = submitted
+        self.serialized = serialized
+        self.stuck = stuck
+    }
 
     public var description: String {
         completed
@@ -50,6 +62,13 @@ public struct StallReport: Sendable, Hashable, CustomStringConvertible {
     public let inFlight: Int
     /// How long nothing has been serialized.
     public let stalledFor: Duration
+
+    public init(shellIndex: Int, oldest: StuckItem, inFlight: Int, stalledFor: Duration) {
+        self.shellIndex = shellIndex
+        self.oldest = oldest
+        self.inFlight = inFlight
+        self.stalledFor = stalledFor
+    }
 
     public var description: String {
         "shell \(shellIndex) stalled for \(stalledFor.components.seconds * 1000 + stalledFor.components.attoseconds / 1_000_000_000_000_000) ms at \(oldest); \(inFlight) items in flight"

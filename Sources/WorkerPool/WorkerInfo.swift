@@ -11,9 +11,9 @@ public struct WorkerInfo: Sendable, Hashable {
     /// The NUMA node (OS index) local to that PU, if any.
     public let numaNode: Int?
 
-    /// For modules of this package that store a worker's fields apart and
-    /// rebuild its info (MTJobs' helper slots).
-    package init(poolID: Int, index: Int, cpu: Int, numaNode: Int?) {
+    /// Builds an info (MTJobs rebuilds its helpers' infos from fields it
+    /// stores apart; tests build them to compare reports).
+    public init(poolID: Int, index: Int, cpu: Int, numaNode: Int?) {
         self.poolID = poolID
         self.index = index
         self.cpu = cpu

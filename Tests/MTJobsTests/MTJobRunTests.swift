@@ -18,7 +18,7 @@ struct MTJobRunTests {
                         let log = RangeLog()
                         let job = MTJob(start: 3, size: size, align: align, minChunk: minChunk, maxThreads: maxThreads) { log.add($0) }
                         let report = try job.run()
-                        let plan = ChunkPlan(start: 3, size: size, align: align, minChunk: minChunk, maxThreads: maxThreads)
+                        let plan = try ChunkPlan(start: 3, size: size, align: align, minChunk: minChunk, maxThreads: maxThreads)
                         if log.sorted != plan.chunks {
                             Issue.record("size \(size) align \(align) min \(minChunk) max \(maxThreads): \(log.sorted) vs \(plan.chunks)")
                             return
@@ -189,7 +189,7 @@ struct MTJobRunTests {
             try await MTJob(size: 20_000, minChunk: 1, maxThreads: 2, loadBalanceFactor: 10_000) { _ in
                 started.wrappingAdd(1, ordering: .relaxed)
                 busyWait(micros: 200)
-            }.runAsync()
+            }.run()
         }
         while started.load(ordering: .relaxed) < 3 { try await Task.sleep(for: .milliseconds(1)) }
         task.cancel()
@@ -211,7 +211,7 @@ struct MTJobRunTests {
     @Test("async run returns the same work as sync")
     func asyncRun() async throws {
         let log = RangeLog()
-        let r = try await MTJob(size: 1000, minChunk: 10, maxThreads: 2) { log.add($0) }.runAsync()
+        let r = try await MTJob(size: 1000, minChunk: 10, maxThreads: 2) { log.add($0) }.run()
         #expect(log.sorted == r.plan.chunks)
         #expect(r.unitsCompleted == 1000)
     }

@@ -1,6 +1,8 @@
+import Synchronization
 import Foundation
 import Testing
 import Topology
+import WorkerPool
 @testable import MTJobs
 
 /// The shared XML topologies of the TopologyTests target.
@@ -87,5 +89,44 @@ struct NUMASpanTests {
         let r = try MTJob(size: 10_000, minChunk: 10, maxThreads: 2, numaAware: true) { log.add($0) }.run()
         #expect(log.sorted == r.plan.chunks)
         if Topology.shared.numaNodes.count > 1 { #expect(!r.spans.isEmpty) }
+    }
+
+    @Test("numaSpans(on:) previews the spans a NUMA-aware run uses, per node, without running anything")
+    func preview() throws {
+        let t = try fixtureTopology("intel-xeon6230-cascadelake-2s-snc2.xml")
+        let pool = WorkerPool(topology: t)
+        let ran = Atomic<Int>(0)
+        let job = MTJob(size: 1 << 20, minChunk: 64, maxThreads: 16, numaAware: true) { _ in ran.add(1, ordering: .relaxed) }
+        let plan = try job.plan(on: pool)
+        let spans = try job.numaSpans(on: pool)
+        #expect(spans.count == 4, "one span per node of the 4-node topology: \(spans)")
+        checkSpans(spans, chunkCount: plan.chunkCount, threads: plan.threads,
+                   weights: NUMASpanPlan.nodeWorkers(topology: t, cpus: pool.placement))
+        #expect(spans.reduce(0) { $0 + $1.threads } == plan.threads)
+        #expect(try job.numaSpans(on: pool) == spans)
+        // Not NUMA-aware, or small enough to run inline: no spans.
+        var plain = job
+        plain.numaAware = false
+        #expect(try plain.numaSpans(on: pool).isEmpty)
+        #expect(try MTJob(size: 10, minChunk: 100, numaAware: true) { _ in }.numaSpans(on: pool).isEmpty)
+        #expect(throws: MTJobError.self) { try MTJob(size: -1, numaAware: true) { _ in }.numaSpans(on: pool) }
+        #expect(ran.load(ordering: .relaxed) == 0)
+    }
+
+    @Test("reports and spans are constructible and compare by value")
+    func reportsAreValues() throws {
+        let plan = try ChunkPlan(start: 0, size: 8, align: 1, minChunk: 1, maxThreads: 2)
+        let caller = MTJobReport.Participant(role: .caller, worker: nil, cpu: 0, numaNode: 0, chunks: 4, units: 4, busy: .zero)
+        let helper = MTJobReport.Participant(role: .helper, worker: WorkerInfo(poolID: 1, index: 0, cpu: 1, numaNode: 0),
+                                             cpu: 1, numaNode: 0, chunks: 4, units: 4, busy: .zero)
+        let a = MTJobReport(plan: plan, threadsStarted: 2, participants: [caller, helper], unitsCompleted: 8, elapsed: .zero)
+        #expect(a.participants == [caller, helper] && a.threadsUsed == 2 && a.chunksRun == 8)
+        #expect(a.completedRanges == [0 ..< 8])
+        #expect(a == MTJobReport(plan: plan, threadsStarted: 2, participants: [caller, helper], unitsCompleted: 8, elapsed: .zero))
+        let partial = MTJobReport(plan: plan, threadsStarted: 2, participants: [helper], unitsCompleted: 4,
+                                  completedRanges: [4 ..< 8], elapsed: .zero)
+        #expect(partial != a && partial.threadsUsed == 1 && partial.completedRanges == [4 ..< 8])
+        #expect(MTJobCancelled(report: partial) == MTJobCancelled(report: partial))
+        #expect(NUMASpan(node: 1, chunks: 0 ..< 4, threads: 2) == NUMASpan(node: 1, chunks: 0 ..< 4, threads: 2))
     }
 }

@@ -9,7 +9,7 @@ struct ThreadSpanTests {
     /// A run's state for `chunks` one-unit chunks on `threads` threads.
     func makeRun(chunks: Int, threads: Int, solo: SoloShare = SoloShare()) -> JobRun {
         let job = MTJob(size: chunks, minChunk: 1, maxThreads: threads, loadBalanceFactor: max(1, chunks / threads)) { _ in }
-        let plan = ChunkPlan(start: 0, size: chunks, align: 1, minChunk: 1, maxThreads: threads,
+        let plan = ChunkPlan(validatedStart: 0, size: chunks, align: 1, minChunk: 1, maxThreads: threads,
                              loadBalanceFactor: job.loadBalanceFactor)
         return JobRun(plan: plan, job: job, extraCancel: nil, spans: [], helpers: threads - 1, solo: solo)
     }
@@ -41,7 +41,7 @@ struct ThreadSpanTests {
         #expect(after.claimedCount() == 4)
         // A chunk count near Int.max (a huge load-balance factor) splits
         // without overflow, and the spans still tile every chunk.
-        let huge = ChunkPlan(start: 0, size: 1 << 62, align: 1, minChunk: 1, maxThreads: 64, loadBalanceFactor: .max)
+        let huge = try ChunkPlan(start: 0, size: 1 << 62, align: 1, minChunk: 1, maxThreads: 64, loadBalanceFactor: .max)
         #expect(huge.chunkCount == 1 << 62)
         let job = MTJob(size: 1 << 62, minChunk: 1, maxThreads: 64, loadBalanceFactor: .max) { _ in }
         let big = JobRun(plan: huge, job: job, extraCancel: nil, spans: [], helpers: 63)

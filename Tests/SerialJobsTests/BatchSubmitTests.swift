@@ -230,7 +230,7 @@ struct BatchSubmitTests {
         #expect(shell.nextSequence == UInt64(producers * n))
     }
 
-    @Test("submitAsync(contentsOf:) suspends while the window is full and keeps order")
+    @Test("async submit(contentsOf:) suspends while the window is full and keeps order")
     func asyncVariant() async throws {
         let instance = try Instance()
         let shell = try instance.makeShell(window: 8)
@@ -243,7 +243,7 @@ struct BatchSubmitTests {
         var i = 0
         while i < n {
             let k = min(n - i, 1 + i % 300)
-            let s = try await shell.submitAsync(contentsOf: i..<(i + k), parallel: { v -> Int in
+            let s = try await shell.submit(contentsOf: i..<(i + k), parallel: { v -> Int in
                 let l = live.wrappingAdd(1, ordering: .relaxed).newValue
                 var m = maxInFlight.load(ordering: .relaxed)
                 while l > m, !maxInFlight.compareExchange(expected: m, desired: l, ordering: .relaxed).exchanged {
@@ -263,7 +263,7 @@ struct BatchSubmitTests {
         let stopped = try instance.makeShell(window: 2)
         stopped.stop()
         await #expect(throws: SerialJobsError.stopped) {
-            try await stopped.submitAsync(contentsOf: [1], parallel: { $0 }, serial: { _, _ in })
+            try await stopped.submit(contentsOf: [1], parallel: { $0 }, serial: { _, _ in })
         }
     }
 

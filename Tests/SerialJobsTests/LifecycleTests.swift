@@ -99,7 +99,7 @@ struct LifecycleTests {
         shell.stop()
     }
 
-    @Test("submit blocks and submitAsync suspends while the window is full; in-flight never exceeds the window")
+    @Test("submit blocks and async submit suspends while the window is full; in-flight never exceeds the window")
     func blockingAndSuspending() async throws {
         let instance = try Instance()
         let shell = try instance.makeShell(window: 4)
@@ -107,7 +107,7 @@ struct LifecycleTests {
         let live = Atomic<Int>(0)
         let n = scaled(5_000, 100_000)
         for i in 0..<n {
-            try await shell.submitAsync(parallel: { () -> Int in
+            try await shell.submit(parallel: { () -> Int in
                 let l = live.wrappingAdd(1, ordering: .relaxed).newValue
                 var m = maxInFlight.load(ordering: .relaxed)
                 while l > m, !maxInFlight.compareExchange(expected: m, desired: l, ordering: .relaxed).exchanged {
@@ -120,7 +120,7 @@ struct LifecycleTests {
         // Blocking submit from a plain thread while the window is full.
         let held = Mutex<[Completion<Int>]>([])
         for _ in 0..<4 {
-            try shell.submit(completing: { (c: Completion<Int>) in held.withLock { $0.append(c) } }, serial: { _ in })
+            try await shell.submit(completing: { (c: Completion<Int>) in held.withLock { $0.append(c) } }, serial: { _ in })
         }
         let returned = Atomic<Bool>(false)
         let thread = Completers(1)

@@ -141,7 +141,7 @@ struct OrderingTests {
             for k in 0..<64 {
                 g.addTask {
                     for i in 0..<n {
-                        _ = try? await shells[k].submitAsync(parallel: { () -> Int in
+                        _ = try? await shells[k].submit(parallel: { () -> Int in
                             if i % 5 == 0 { spin(ns: 1_000) }
                             return i
                         }, serial: { r in checkers[k].see(UInt64(try! r.get())) })
