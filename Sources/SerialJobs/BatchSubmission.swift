@@ -136,7 +136,11 @@ extension Shell {
     ///
     /// - Throws: as ``submit(contentsOf:callbackCPU:parallel:serial:)``,
     ///   except ``SerialJobsError/reentrantSubmitWouldDeadlock``: a task
-    ///   suspends, it does not hold the drain.
+    ///   suspends, it does not hold the drain. When the task is cancelled,
+    ///   it stops submitting at once, also while it waits for room:
+    ///   ``SerialJobsError/cancelled`` (or
+    ///   ``SerialJobsError/batchInterrupted(submitted:cause:)`` with that
+    ///   cause once some inputs were submitted).
     @inlinable @discardableResult
     public func submit<C: Collection, T: Sendable>(
         contentsOf inputs: C,
@@ -147,6 +151,8 @@ extension Shell {
         let lane = try lane(callbackCPU)
         var progress = BatchProgress(inputs)
         while progress.remaining > 0 {
+            // A cancelled task submits no more inputs.
+            if Task.isCancelled { throw progress.error(.cancelled) }
             let full = try publishRuns(inputs, &progress, lane: lane, parallel: parallel, serial: serial)
             guard let t = full else { break }
             await waitForRoomAsync(full: t, wanted: progress.remaining)

@@ -26,9 +26,12 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
     /// full: waiting would deadlock (the shell cannot drain while its serial
     /// function waits), so the submission is refused.
     case reentrantSubmitWouldDeadlock
+    /// The task of an `async` submit was cancelled while it waited for room
+    /// in the window (or before it started): the item was not submitted.
+    case cancelled
     /// A batched submit (``Shell/submit(contentsOf:callbackCPU:parallel:serial:)``)
-    /// was refused for the reason `cause` (``stopped`` or
-    /// ``reentrantSubmitWouldDeadlock``) after it had submitted the first
+    /// was refused for the reason `cause` (``stopped``,
+    /// ``reentrantSubmitWouldDeadlock`` or ``cancelled``) after it had submitted the first
     /// `submitted` inputs of its collection (at least one). Those are run
     /// and serialized as usual; the rest of the collection was not
     /// submitted. (Refused before the first input, it throws `cause`.)
@@ -44,6 +47,8 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
         case .completionDropped(let s): return "the completion of item \(s) was dropped without doSerial"
         case .reentrantSubmitWouldDeadlock:
             return "a serial function submitted to its own full shell; waiting would deadlock"
+        case .cancelled:
+            return "the submitting task was cancelled while it waited for room in the window; the item was not submitted"
         case .batchInterrupted(let n, let cause):
             return "a batched submit was refused after \(n) inputs were submitted: \(cause)"
         }

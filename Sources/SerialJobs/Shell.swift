@@ -142,6 +142,10 @@ public final class Shell {
     }
 
     /// Submits one item, suspending (not blocking) while the window is full.
+    ///
+    /// - Throws: as the blocking form, and ``SerialJobsError/cancelled``
+    ///   when the task is cancelled before the item is submitted (also
+    ///   while it waits for room): then nothing is submitted.
     @inlinable @discardableResult
     public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
@@ -155,7 +159,7 @@ public final class Shell {
     }
 
     /// Submits one item finished through a ``Completion``, suspending while
-    /// the window is full.
+    /// the window is full; cancelled as the other `async` submit is.
     @inlinable @discardableResult
     public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
@@ -300,6 +304,8 @@ public final class Shell {
 
     @usableFromInline func enqueueAsync(lane: Int, _ install: Install) async throws(SerialJobsError) -> Submission {
         while true {
+            // Checked before every attempt: a cancelled task submits nothing.
+            if Task.isCancelled { throw .cancelled }
             switch tryPublish(install) {
             case .ok(let t):
                 return Submission(sequence: ring.startSequence &+ t, callbackCPU: lane)
@@ -387,14 +393,26 @@ public final class Shell {
         }
     }
 
-    /// Suspends until `drained >= target`.
+    /// Suspends until `drained >= target` or the task is cancelled
+    /// (callers check `Task.isCancelled` after it returns).
     func waitForDrainedAsync(_ target: UInt64) async {
-        if ring.drained.load(ordering: .sequentiallyConsistent) >= target { return }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let id = waiters.register(target: target, helper: false, waker: .task(c))
-            if ring.drained.load(ordering: .sequentiallyConsistent) >= target, waiters.remove(id) {
-                c.resume()
+        if ring.drained.load(ordering: .sequentiallyConsistent) >= target || Task.isCancelled { return }
+        let registration = AsyncWaitRegistration()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                let id = waiters.register(target: target, helper: false, waker: .task(c))
+                // Whoever removes the entry resumes `c`: the drainer's
+                // notify, this re-check, or the cancellation handler.
+                if ring.drained.load(ordering: .sequentiallyConsistent) >= target, waiters.remove(id) {
+                    c.resume()
+                    return
+                }
+                if !registration.publish(id: id, continuation: c), waiters.remove(id) {
+                    c.resume()  // cancelled before the registration was published
+                }
             }
+        } onCancel: {
+            if let (id, c) = registration.cancel(), waiters.remove(id) { c.resume() }
         }
     }
 
@@ -461,6 +479,38 @@ public final class Shell {
     /// `b` (valid while they are less than 2^63 apart).
     public static func sequenceDistance(_ a: UInt64, _ b: UInt64) -> Int64 {
         Int64(bitPattern: a &- b)
+    }
+}
+
+/// Hands an async waiter's registration to its task's cancellation
+/// handler, which may run before, during or after the registration.
+final class AsyncWaitRegistration: Sendable {
+    private struct State {
+        var id: Int?
+        var continuation: CheckedContinuation<Void, Never>?
+        var cancelled = false
+    }
+    private let state = Mutex(State())
+
+    /// Records the registration; false when the task was already cancelled.
+    func publish(id: Int, continuation: CheckedContinuation<Void, Never>) -> Bool {
+        state.withLock { s in
+            if s.cancelled { return false }
+            s.id = id
+            s.continuation = continuation
+            return true
+        }
+    }
+
+    /// Marks the task cancelled; returns the registration if it was published.
+    func cancel() -> (Int, CheckedContinuation<Void, Never>)? {
+        state.withLock { s in
+            s.cancelled = true
+            guard let id = s.id, let c = s.continuation else { return nil }
+            s.id = nil
+            s.continuation = nil
+            return (id, c)
+        }
     }
 }
 

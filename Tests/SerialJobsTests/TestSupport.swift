@@ -62,11 +62,22 @@ func spin(ns: UInt64) {
 }
 
 /// Waits until `condition` holds or `seconds` pass; returns whether it held.
-func eventually(seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+func eventually(seconds: Double = 120, _ condition: () -> Bool) -> Bool {
     let end = MonotonicClock.now + UInt64(seconds * 1e9)
     while MonotonicClock.now < end {
         if condition() { return true }
         usleep(200)
+    }
+    return condition()
+}
+
+/// `eventually` for async tests: polls without blocking a thread of the
+/// cooperative pool (which the tasks being waited for may need).
+func awaitState(seconds: Double = 120, _ condition: () -> Bool) async -> Bool {
+    let end = MonotonicClock.now + UInt64(seconds * 1e9)
+    while MonotonicClock.now < end {
+        if condition() { return true }
+        try? await Task.sleep(for: .microseconds(200))
     }
     return condition()
 }
