@@ -31,7 +31,7 @@ public final class Watchdog: Sendable {
         do {
             try OSThread.startDetached(name: "sj-watchdog") { core.run() }
         } catch {
-            preconditionFailure("SerialJobs: cannot start the watchdog thread (\(error.code))")
+            fatalError("SerialJobs: cannot start the watchdog thread (\(error.code))")
         }
     }
 

@@ -217,10 +217,11 @@ final class TypedItem<T: Sendable>: WindowItem {
     /// Stores the result and marks the item ready; traps when called twice.
     @inlinable func complete(_ r: R) {
         let already = completedFlag.exchange(true, ordering: .acquiringAndReleasing)
-        precondition(
-            !already,
-            "SerialJobs: doSerial called twice for item \(sequence) of a shell (each item must be completed exactly once)"
-        )
+        // fatalError, not precondition: its message is printed in release
+        // builds too.
+        if already {
+            fatalError("SerialJobs: doSerial called twice for item \(sequence) of a shell (each item must be completed exactly once)")
+        }
         store(r)
         shell.itemCompleted(self)
     }

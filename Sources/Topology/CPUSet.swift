@@ -43,10 +43,11 @@ public struct CPUSet: Sendable, Hashable {
         return w < words.count && words[w] & (1 << UInt64(cpu & 63)) != 0
     }
 
-    /// Adds `cpu`; returns whether it was absent.
+    /// Adds `cpu`; returns whether it was absent. A negative `cpu` traps
+    /// with a message (as an out-of-range array index does).
     @discardableResult
     public mutating func insert(_ cpu: Int) -> Bool {
-        precondition(cpu >= 0, "CPUSet: negative CPU index \(cpu)")
+        if cpu < 0 { fatalError("CPUSet: negative CPU index \(cpu)") }  // printed in release builds too
         let w = cpu >> 6
         if w >= words.count { words.append(contentsOf: repeatElement(0, count: w - words.count + 1)) }
         let bit: UInt64 = 1 << UInt64(cpu & 63)
@@ -56,7 +57,7 @@ public struct CPUSet: Sendable, Hashable {
 
     /// Adds every CPU of `range` (word at a time).
     public mutating func insert(range: ClosedRange<Int>) {
-        precondition(range.lowerBound >= 0, "CPUSet: negative CPU index \(range.lowerBound)")
+        if range.lowerBound < 0 { fatalError("CPUSet: negative CPU index \(range.lowerBound)") }
         let lastWord = range.upperBound >> 6
         if lastWord >= words.count { words.append(contentsOf: repeatElement(0, count: lastWord - words.count + 1)) }
         for w in (range.lowerBound >> 6)...lastWord {
