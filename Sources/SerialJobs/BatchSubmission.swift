@@ -124,8 +124,9 @@ extension Shell {
             guard let t = full else { break }
             // A serial function of this shell cannot wait for its own
             // shell to drain (the kernel's nested-pcrypt deadlock, §5 #7).
-            if isDraining { throw progress.error(.reentrantSubmitWouldDeadlock) }
-            waitForRoom(full: t, wanted: progress.remaining)
+            if isDraining || !waitForRoom(full: t, wanted: progress.remaining) {
+                throw progress.error(.reentrantSubmitWouldDeadlock)
+            }
         }
         return progress.result(lane: lane)
     }

@@ -264,17 +264,23 @@ extension Shell {
 
     /// Runs the parallel functions of claimed tickets, marks the synchronous
     /// ones ready with one token check, and drains if that took the token.
+    /// The batch is a frame of the thread's parallel context while it runs
+    /// (ParallelFrame.swift), so a parallel function that waits on this
+    /// shell can flush the batch's finished items first.
     @inline(__always) func runBatch(_ range: Range<UInt64>, here: Int) {
-        if range.count == 1 {
-            let t = range.lowerBound
-            if ring.withItem(t, { $0.runParallel(t) }), ring.markReady(t) { drain(from: t, force: false, knownCPU: here) }
-            return
+        let end = withParallelFrame(range) { f -> UInt64? in
+            if range.count == 1 {
+                let t = range.lowerBound
+                return ring.withItem(t, { $0.runParallel(t) }) && ring.markReady(t) ? t : nil
+            }
+            for t in range {
+                f.pointee.current = t
+                if ring.withItem(t, { $0.runParallel(t) }) { f.pointee.completed |= 1 << (t &- f.pointee.base) }
+            }
+            // Claims are at most 64 tickets, and a flush moved `base` up.
+            let base = f.pointee.base, mask = f.pointee.completed
+            return ring.markReady(base ..< range.upperBound, completed: { t in mask & (1 << (t &- base)) != 0 })
         }
-        var syncMask: UInt64 = 0  // claims are at most 64 tickets
-        for (k, t) in range.enumerated() where ring.withItem(t, { $0.runParallel(t) }) { syncMask |= 1 << UInt64(k) }
-        let base = range.lowerBound
-        if let n = ring.markReady(range, completed: { t in syncMask & (1 << (t - base)) != 0 }) {
-            drain(from: n, force: false, knownCPU: here)
-        }
+        if let n = end { drain(from: n, force: false, knownCPU: here) }
     }
 }

@@ -22,9 +22,13 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
     /// A ``Completion`` was dropped without being completed; the item was
     /// serialized with this error so its stream did not stall.
     case completionDropped(sequence: UInt64)
-    /// A serial function submitted to its own shell while the window was
-    /// full: waiting would deadlock (the shell cannot drain while its serial
-    /// function waits), so the submission is refused.
+    /// A blocking submit from inside the shell's own pipeline found the
+    /// window full and waiting could never end, so it was refused: from a
+    /// serial function of the shell (the shell cannot drain while its
+    /// serial function waits), or from a parallel function of the shell
+    /// when the new item needs room beyond that function's own item (at
+    /// most `window - 1` tickets after it; its item cannot be serialized
+    /// before the function returns). Nothing was submitted.
     case reentrantSubmitWouldDeadlock
     /// The task of an `async` submit was cancelled while it waited for room
     /// in the window (or before it started): the item was not submitted.
@@ -46,7 +50,7 @@ public enum SerialJobsError: Error, Hashable, Sendable, CustomStringConvertible 
         case .cpusNotInPool(let s): return "CPUs \(s) are not CPUs of the instance's worker pool"
         case .completionDropped(let s): return "the completion of item \(s) was dropped without doSerial"
         case .reentrantSubmitWouldDeadlock:
-            return "a serial function submitted to its own full shell; waiting would deadlock"
+            return "a serial or parallel function submitted to its own full shell and waiting could never end (the window cannot move past its own item); nothing was submitted"
         case .cancelled:
             return "the submitting task was cancelled while it waited for room in the window; the item was not submitted"
         case .batchInterrupted(let n, let cause):

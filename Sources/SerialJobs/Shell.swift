@@ -84,9 +84,15 @@ public final class Shell {
     /// - Throws: ``SerialJobsError/stopped``,
     ///   ``SerialJobsError/invalidCallbackCPU(_:)``.
     ///
-    /// A pool worker that must wait (a parallel or serial function
-    /// submitting to a full shell) runs this shell's pending work meanwhile
-    /// instead of sleeping, so nested submission cannot starve the pool.
+    /// A pool worker that must wait (a parallel function submitting to a
+    /// full shell) runs this shell's pending work meanwhile instead of
+    /// sleeping, so nested submission cannot starve the pool. Waits that
+    /// could never end are refused with
+    /// ``SerialJobsError/reentrantSubmitWouldDeadlock`` instead: from a
+    /// serial function of this shell, and from a parallel function of this
+    /// shell for an item more than `window - 1` tickets after its own.
+    /// (`trySubmit` never waits; an `async` submit suspends without holding
+    /// a pool worker.)
     @inlinable @discardableResult
     public func submit<T: Sendable>(
         callbackCPU: Int? = nil,
@@ -273,9 +279,13 @@ public final class Shell {
 
     /// Blocks until the window has room for `wanted` more items (at most
     /// ``refill``) after a reservation found it full at ticket `t`.
-    @usableFromInline func waitForRoom(full t: UInt64, wanted: Int) {
-        let target = t &- UInt64(window) &+ min(refill, UInt64(max(wanted, 1)))
+    /// Returns false, without waiting, when the calling thread runs a
+    /// parallel function of this shell that must finish first (see
+    /// ParallelFrame.swift).
+    @usableFromInline func waitForRoom(full t: UInt64, wanted: Int) -> Bool {
+        guard let target = waitTarget(full: t, wanted: min(refill, UInt64(max(wanted, 1)))) else { return false }
         if !spinForDrained(target) { waitForDrained(target) }
+        return true
     }
 
     /// Suspends until the window has room, like ``waitForRoom(full:wanted:)``.
@@ -294,9 +304,11 @@ public final class Shell {
             case .full(let t):
                 guard blocking else { return nil }
                 // A serial function of this shell cannot wait for its own
-                // shell to drain (the kernel's nested-pcrypt deadlock, §5 #7).
+                // shell to drain (the kernel's nested-pcrypt deadlock); a
+                // parallel function of it only for room below its own
+                // item (ParallelFrame.swift).
                 if isDraining { throw .reentrantSubmitWouldDeadlock }
-                let target = t &- UInt64(window) &+ refill
+                guard let target = waitTarget(full: t, wanted: refill) else { throw .reentrantSubmitWouldDeadlock }
                 if !spinForDrained(target) { waitForDrained(target) }
             }
         }
@@ -420,8 +432,8 @@ public final class Shell {
 
     /// Refuses new items (they throw ``SerialJobsError/stopped``) and waits
     /// until every item in flight is serialized; then what the items'
-    /// closures captured is released. Called from a serial function of this
-    /// shell it only refuses (it cannot wait for itself).
+    /// closures captured is released. Called from a serial or parallel
+    /// function of this shell it only refuses (it cannot wait for itself).
     public func stop() {
         _ = ring.reserved.bitwiseOr(1, ordering: .sequentiallyConsistent)
         waitUntilIdle()
@@ -460,7 +472,9 @@ public final class Shell {
     func waitUntilIdle() {
         // Every reserved ticket is published before `drained` can pass it.
         let t = ring.reserved.load(ordering: .sequentiallyConsistent) >> 1
-        if isDraining { return }
+        // Nor can a serial or parallel function of this shell wait for
+        // everything (its own item included).
+        if isDraining || isRunningParallel { return }
         waitForDrained(t)
     }
 

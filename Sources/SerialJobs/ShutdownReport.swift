@@ -82,7 +82,7 @@ extension Shell {
         let target = ring.reserved.bitwiseOr(1, ordering: .sequentiallyConsistent).oldValue >> 1
         let (s, a) = timeout.components
         let ns = UInt64(max(0, s)) * 1_000_000_000 + UInt64(max(0, a) / 1_000_000_000)
-        let done = isDraining ? false : waitForDrained(target, deadline: MonotonicClock.now + ns)
+        let done = isDraining || isRunningParallel ? false : waitForDrained(target, deadline: MonotonicClock.now + ns)
         if done { releaseSpentItems() }
         return report(completed: done)
     }
