@@ -1,6 +1,9 @@
 import Foundation
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import Topology
 import WorkerPool
 @testable import MTJobs
@@ -153,10 +156,16 @@ struct MTJobRunTests {
     func cancelHandle() throws {
         let handle = MTJobCancelHandle()
         let done = RangeLog()
+        let active = Atomic<Int>(0)
+        let returned = Atomic<Bool>(false)
+        let lateChunks = Atomic<Int>(0)
         let job = MTJob(size: 1000, minChunk: 1, maxThreads: 2, loadBalanceFactor: 50, cancellation: handle) { range in
+            active.add(1, ordering: .relaxed)
+            if returned.load(ordering: .acquiring) { lateChunks.add(1, ordering: .relaxed) }
             busyWait(micros: 100)
             if range.lowerBound >= 100 { handle.cancel() }
             done.add(range)
+            active.subtract(1, ordering: .releasing)
         }
         do {
             try job.run()
@@ -168,9 +177,11 @@ struct MTJobRunTests {
             // The report lists exactly the units that ran.
             #expect(c.report.completedRanges == merged(ran))
             #expect(c.report.completedRanges.first?.lowerBound == 0)
-            let count = done.count
-            Thread.sleep(forTimeInterval: 0.01)
-            #expect(done.count == count, "the function ran after run returned")
+            // run returns only when every chunk that started has finished,
+            // and none starts afterwards.
+            returned.store(true, ordering: .releasing)
+            let stillActive = active.load(ordering: .acquiring)
+            #expect(stillActive == 0, "a chunk was still running when run returned")
         }
         // A cancelled handle runs nothing.
         let calls = Atomic<Int>(0)
@@ -179,25 +190,35 @@ struct MTJobRunTests {
         }
         let callsValue = calls.load(ordering: .relaxed)
         #expect(callsValue == 0)
+        let late = lateChunks.load(ordering: .relaxed)
+        #expect(late == 0, "a chunk started after run returned")
     }
 
     @Test("Task cancellation stops an async run and reports how far it got")
     func taskCancellation() async throws {
+        // 1000 chunks; each waits at a gate that opens only after the task
+        // is cancelled, so the job cannot finish first, however the
+        // threads are scheduled.
         let started = Atomic<Int>(0)
+        let gate = Atomic<Bool>(false)
         let task = Task {
-            // 20 000 chunks of 200 µs: seconds of work unless cancelled.
-            try await MTJob(size: 20_000, minChunk: 1, maxThreads: 2, loadBalanceFactor: 10_000) { _ in
+            try await MTJob(size: 1000, minChunk: 1, maxThreads: 2, loadBalanceFactor: 500) { _ in
                 started.wrappingAdd(1, ordering: .relaxed)
-                busyWait(micros: 200)
+                while !gate.load(ordering: .acquiring) { sched_yield() }
             }.run()
         }
-        while started.load(ordering: .relaxed) < 3 { try await Task.sleep(for: .milliseconds(1)) }
+        while started.load(ordering: .relaxed) < 1 { try await Task.sleep(for: .milliseconds(1)) }
+        // cancel() runs the task's cancellation handler before it returns,
+        // which sets the run's cancellation flag: no chunk starts after it.
         task.cancel()
+        gate.store(true, ordering: .releasing)
         do {
             _ = try await task.value
             Issue.record("not cancelled")
         } catch let c as MTJobCancelled {
-            #expect(c.report.unitsCompleted < 20_000)
+            // Only the chunks already started (at most one per thread) ran.
+            #expect(c.report.unitsCompleted <= 2 * c.report.chunkSize)
+            #expect(c.report.chunksRun == started.load(ordering: .relaxed))
             #expect(c.report.unitsCompleted == c.report.completedRanges.reduce(0) { $0 + $1.count })
         }
         // Sync run inside a cancelled task runs nothing.

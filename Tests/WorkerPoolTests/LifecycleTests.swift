@@ -12,9 +12,8 @@ struct LifecycleTests {
         let tid = Cell()
         try pool.submit(toWorker: 0) { tid.set(Int(currentTID()) ?? -1) }
         let t = String(try #require(tid.wait()))
-        // Well past the spin phase: asleep in the kernel.
-        usleep(50_000)
-        #expect(waitUntil(2) { schedulerState(ofThread: t) == "S" })
+        // Past the spin phase: asleep in the kernel.
+        #expect(waitUntil { schedulerState(ofThread: t) == "S" })
         #expect(pool.core.slots[pool.core.positions.pointee.load(ordering: .relaxed)].sleepWord.pointee.load(ordering: .relaxed) == 1)
         let before = try #require(cpuSeconds(ofThread: t))
         usleep(1_000_000)
@@ -25,7 +24,8 @@ struct LifecycleTests {
         for round in 1...5 {
             try pool.submit(toWorker: 0) { ran.add() }
             #expect(waitUntil { ran.count == round })
-            usleep(stress ? 20_000 : 5_000)
+            // Back asleep before the next round wakes it again.
+            #expect(waitUntil { schedulerState(ofThread: t) == "S" })
         }
         try pool.submit { ran.add() }
         #expect(waitUntil { ran.count == 6 })
@@ -37,7 +37,7 @@ struct LifecycleTests {
         let tids = (0..<pool.workerCount).map { _ in Cell() }
         for i in 0..<pool.workerCount { try pool.submit(toWorker: i) { tids[i].set(Int(currentTID()) ?? -1) } }
         let ts = try tids.map { String(try #require($0.wait())) }
-        usleep(50_000)
+        #expect(waitUntil { ts.allSatisfy { schedulerState(ofThread: $0) == "S" } })
         let before = ts.compactMap(cpuSeconds(ofThread:)).reduce(0, +)
         usleep(1_000_000)
         let after = ts.compactMap(cpuSeconds(ofThread:)).reduce(0, +)

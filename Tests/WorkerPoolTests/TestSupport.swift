@@ -13,7 +13,7 @@ func fixtureTopology(_ file: String) throws -> Topology {
 }
 
 /// Polls `condition` every 200 µs for up to `seconds`; returns its last value.
-func waitUntil(_ seconds: Double = 10, _ condition: () -> Bool) -> Bool {
+func waitUntil(_ seconds: Double = 120, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
@@ -58,7 +58,7 @@ final class Cell: Sendable {
         let v = value.load(ordering: .acquiring)
         return v == Int.min ? nil : v
     }
-    func wait(_ seconds: Double = 10) -> Int? {
+    func wait(_ seconds: Double = 120) -> Int? {
         _ = waitUntil(seconds) { get != nil }
         return get
     }
