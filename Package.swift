@@ -75,7 +75,7 @@ let package = Package(
         .testTarget(name: "mtrunTests", dependencies: ["mtrun"]),
         // Misuse the documentation says traps, run in a child process so the
         // tests can check each trap's message (in debug and release builds).
-        .executableTarget(name: "TrapProbe", dependencies: ["SerialJobs", "Topology"], path: "Tests/TrapProbe"),
+        .executableTarget(name: "TrapProbe", dependencies: ["MTJobs", "SerialJobs", "Topology"], path: "Tests/TrapProbe"),
         .testTarget(name: "TrapTests", dependencies: ["TrapProbe"]),
         // The Swift examples of README.md and the DocC articles, compiled and checked verbatim.
         .testTarget(name: "DocExamplesTests", dependencies: ["MTJobs", "SerialJobs", "Topology", "WorkerPool"]),

@@ -7,11 +7,14 @@ import WorkerPool
 ///
 /// ```swift
 /// let job = MTJob(size: 1_000_000, align: 64) { range in
-///     for i in range { out[i] = f(i) }
+///     for i in range { process(i) }
 /// }
 /// let report = try job.run()           // caller participates, returns when all is done
 /// let report2 = try await job.run()    // suspends, blocks no cooperative thread
 /// ```
+///
+/// To fill or update an array, where each chunk writes its own elements,
+/// use ``forEachChunk(of:align:minChunk:maxThreads:numaAware:on:_:)``.
 ///
 /// A job is a value: running it never changes it (the kernel consumes
 /// `start`/`size` as it goes; here the cursor lives in the run), so the same

@@ -17,16 +17,20 @@ func digest(of path: String) throws -> String {
 enum ExampleError: Error { case emptyPath }
 
 /// README "MTJobs".
-func readmeMTJobs() throws -> (sum: Int, report: MTJobReport) {
-final class Total: Sendable { let value = Atomic<Int>(0) }
-let total = Total()
-let report = try MTJob(size: 1_000_000, align: 64) { range in
+func readmeMTJobs() throws -> (squares: [Int], sum: Int, report: MTJobReport) {
+var squares = [Int](repeating: 0, count: 1_000_000)
+let report = try MTJob.forEachChunk(of: &squares, align: 64) { chunk in
+    for i in chunk.indices { chunk[i] = i * i }     // this chunk's elements, no others
+}
+print(squares[999_999], report.threadsUsed, report.chunkSize, report.elapsed)
+
+let total = Atomic<Int>(0)                          // a job over a range: sum the squares
+try MTJob(size: 1_000_000) { range in
     var sum = 0
-    for i in range { sum &+= i * i }            // this chunk's share
-    total.value.add(sum, ordering: .relaxed)
+    for i in range { sum &+= i * i }
+    total.add(sum, ordering: .relaxed)
 }.run()
-print(total.value.load(ordering: .relaxed), report.threadsUsed, report.chunkSize, report.elapsed)
-    return (total.value.load(ordering: .relaxed), report)
+    return (squares, total.load(ordering: .relaxed), report)
 }
 
 /// README "SerialJobs".
@@ -60,8 +64,9 @@ print(l3 ?? [], set.count)
 struct ReadmeExampleRuns {
     @Test("the MTJobs example sums the squares of 0..<1,000,000 exactly")
     func mtJobsSum() throws {
-        let (sum, report) = try readmeMTJobs()
+        let (squares, sum, report) = try readmeMTJobs()
         let n = 1_000_000
+        #expect(squares == (0 ..< n).map { $0 * $0 })
         #expect(sum == (n - 1) * n * (2 * n - 1) / 6)
         #expect(report.unitsCompleted == n)
         #expect(report.chunkSize % 64 == 0)

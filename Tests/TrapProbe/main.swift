@@ -1,6 +1,7 @@
 // Performs one misuse that the documentation says traps, named by the first
 // argument, so TrapTests can check from outside that the trap prints its
 // message (release builds drop `precondition` messages; these must not).
+import MTJobs
 import SerialJobs
 import Synchronization
 import Topology
@@ -28,12 +29,20 @@ func negativeCPU() {
     set.insert(Int(CommandLine.arguments.count) - 100)
 }
 
+func chunkOutside() throws {
+    var a = [Int](repeating: 0, count: 100)
+    try MTJob.forEachChunk(of: &a, minChunk: 10, maxThreads: 1) { chunk in
+        chunk[chunk.indices.upperBound] = 1
+    }
+}
+
 let probe = CommandLine.arguments.dropFirst().first ?? ""
 switch probe {
 case "doSerial-twice": try doSerialTwice()
 case "cpuset-negative": negativeCPU()
+case "chunk-outside": try chunkOutside()
 default:
-    print("usage: TrapProbe doSerial-twice|cpuset-negative")
+    print("usage: TrapProbe doSerial-twice|cpuset-negative|chunk-outside")
     exit(2)
 }
 // Reaching this line means the misuse did not trap.

@@ -54,4 +54,11 @@ struct TrapMessageTests {
         #expect(r.signaled, "the probe did not trap: \(r.stderr)")
         #expect(r.stderr.contains("CPUSet: negative CPU index -98"), "stderr: \(r.stderr)")
     }
+
+    @Test("writing outside its chunk through a MutableChunk traps naming the index and the chunk")
+    func chunkOutside() {
+        let r = runProbe("chunk-outside")
+        #expect(r.signaled, "the probe did not trap: \(r.stderr)")
+        #expect(r.stderr.contains("MutableChunk: index 100 is outside this chunk's indices 0..<100"), "stderr: \(r.stderr)")
+    }
 }
