@@ -51,7 +51,7 @@ let package = Package(
         .executableTarget(
             name: "mtrun",
             dependencies: [
-                "Topology", "MTJobs", "HashEngine",
+                "Topology", "MTJobs", "HashEngine", "MTSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

@@ -47,6 +47,20 @@ public enum ParallelBufferError: Error, Hashable, Sendable, CustomStringConverti
 ///   so its pages land on that node (see ``pagesPerNode(topology:)``).
 ///
 /// The buffer is unmapped when the object goes away.
+///
+/// ## Concurrency
+///
+/// A buffer may be shared between threads and tasks (it is `Sendable`),
+/// and each method may be called from any of them. What may overlap:
+/// - ``firstMismatch(_:threads:on:)`` and ``pagesPerNode(topology:)`` only
+///   read: any number may run at once.
+/// - ``fill(_:threads:numaAware:on:)`` and
+///   ``initialize(threads:numaAware:on:_:)`` write every byte: while one
+///   runs, nothing else may read or write the buffer's bytes (the same rule
+///   as for any memory: two writers, or a writer and a reader, race). The
+///   object's own state stays consistent even then (it is one atomic flag).
+/// - Inside one call, the chunks are disjoint and page-aligned: each byte
+///   has one writer, and the call returns after every chunk is done.
 public final class ParallelBuffer {
     /// The memory. Valid while the buffer lives.
     public let memory: UnsafeMutableRawBufferPointer
@@ -93,13 +107,18 @@ public final class ParallelBuffer {
 
     deinit { munmap(mapping.baseAddress, mapping.count) }
 
-    /// Fresh memory: nothing written yet through this object.
-    private var untouched = true
+    /// Fresh memory: nothing written yet through this object (exchanged by
+    /// the writing calls, so only the first write may take the populate
+    /// shortcut).
+    private let untouched = Atomic<Bool>(true)
 
     /// The initialisation job over the buffer's bytes: chunks aligned to
     /// ``pageAlign`` and at least one huge page (or `minChunk`) long.
     public func job(threads: Int? = nil, numaAware: Bool = false, minChunk: Int? = nil,
                     _ body: @escaping @Sendable (UnsafeMutableRawBufferPointer, Int) throws -> Void) -> MTJob {
+        // Whoever runs the job writes the bytes: a later fill(0) must not
+        // take the populate shortcut (it would leave those bytes).
+        untouched.store(false, ordering: .relaxed)
         let base = Int(bitPattern: memory.baseAddress!)
         return MTJob(start: 0, size: memory.count, align: pageAlign, minChunk: minChunk ?? pageAlign,
                      maxThreads: threads, numaAware: numaAware) { r in
@@ -113,8 +132,7 @@ public final class ParallelBuffer {
     @discardableResult
     public func fill(_ pattern: UInt8, threads: Int? = nil, numaAware: Bool = false,
                      on pool: WorkerPool = .shared) throws -> MTJobReport {
-        let populate = pattern == 0 && untouched
-        untouched = false
+        let populate = untouched.exchange(false, ordering: .relaxed) && pattern == 0
         let report = try job(threads: threads, numaAware: numaAware) { chunk, _ in
             if populate && madvise(chunk.baseAddress, chunk.count, 23 /* MADV_POPULATE_WRITE */) == 0 { return }
             memset(chunk.baseAddress!, Int32(pattern), chunk.count)
@@ -127,8 +145,7 @@ public final class ParallelBuffer {
     @discardableResult
     public func initialize(threads: Int? = nil, numaAware: Bool = false, on pool: WorkerPool = .shared,
                            _ body: @escaping @Sendable (UnsafeMutableRawBufferPointer, Int) throws -> Void) throws -> MTJobReport {
-        untouched = false
-        return try job(threads: threads, numaAware: numaAware, body).run(on: pool)
+        try job(threads: threads, numaAware: numaAware, body).run(on: pool)
     }
 
     /// Checks every byte against `pattern`, in parallel. Returns the offset
@@ -188,8 +205,7 @@ private func readNumber(_ path: String) -> Int? {
     SmallFile.text(path, maxBytes: 64).flatMap { Int($0.filter { $0.isNumber }) }
 }
 
-// `memory`, `mapping`, `hugePages`, `pageAlign` are immutable; the bytes are
-// the caller's to coordinate (jobs write disjoint chunks). `untouched` is
-// only a hint changed by the initialising calls, which the caller must not
-// run concurrently on one buffer (documented on the type).
+// `memory`, `mapping`, `hugePages`, `pageAlign` are immutable and
+// `untouched` is atomic; the bytes are the caller's to coordinate, as the
+// type's "Concurrency" section says (within a call, chunks are disjoint).
 extension ParallelBuffer: @unchecked Sendable {}

@@ -14,7 +14,7 @@ public struct BatchSubmission: Sendable, Hashable {
     /// producer's item came between them): then input `i` got
     /// `firstSequence &+ i`. Otherwise they still increase in input order.
     public let isContiguous: Bool
-    /// The serial lane of every item of the call (see ``Submission/callbackCPU``).
+    /// The callback CPU of every item of the call (see ``Submission/callbackCPU``).
     public let callbackCPU: Int
 
     /// A batch submission record (for tests and adapters).
@@ -90,7 +90,7 @@ extension Shell {
     /// - Parameters:
     ///   - inputs: the inputs; an empty collection submits nothing and
     ///     returns at once (after checking `callbackCPU`).
-    ///   - callbackCPU: the serial lane hint for every item of the call
+    ///   - callbackCPU: the callback-CPU hint for every item of the call
     ///     (default: ``index``), mapped into the serial set as for `submit`.
     ///   - parallel: runs on a pool worker of the parallel set, once per
     ///     input.

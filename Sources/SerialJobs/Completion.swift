@@ -16,7 +16,7 @@ public struct Completion<T: Sendable>: Sendable {
 
     /// The item's sequence number.
     public var sequence: UInt64 { guardBox.item.sequence }
-    /// The serial lane (callback CPU) the item was given.
+    /// The callback CPU the item was given (where its serial function runs).
     public var callbackCPU: Int { guardBox.item.lane }
 
     /// Hands the item's result to the serial stage. Call exactly once.

@@ -7,7 +7,7 @@ import MTSupport
 public struct CPUSets: Sendable, Hashable, CustomStringConvertible {
     /// CPUs whose pool workers run parallel functions.
     public var parallel: CPUSet
-    /// CPUs that serve as serial lanes (callback CPUs).
+    /// The callback CPUs: where serial functions run.
     public var serial: CPUSet
 
     /// Both sets.
@@ -98,7 +98,7 @@ public final class Instance {
     ///
     /// - Parameters:
     ///   - parallelCPUs: CPUs for parallel functions (default: the pool's).
-    ///   - serialCPUs: CPUs for serial lanes (default: the pool's).
+    ///   - serialCPUs: the callback CPUs (default: the pool's).
     /// - Throws: ``SerialJobsError/emptyCPUSet(_:)`` for an empty set or one
     ///   that has no CPU in common with the pool,
     ///   ``SerialJobsError/cpusNotInPool(_:)`` for CPUs the pool lacks.

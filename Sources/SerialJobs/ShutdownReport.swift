@@ -6,7 +6,7 @@ public enum ItemStage: Sendable, Hashable {
     /// Its parallel function started and has not completed (still running,
     /// or a ``Completion`` not yet called).
     case parallel
-    /// Completed; waiting for earlier items or for its serial lane.
+    /// Completed; waiting for earlier items or for its callback CPU.
     case awaitingSerial
 }
 

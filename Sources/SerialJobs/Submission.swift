@@ -3,7 +3,7 @@ public struct Submission: Sendable, Hashable {
     /// The item's sequence number in its shell (wraps at 2^64; compare with
     /// ``Shell/sequenceDistance(_:_:)``).
     public let sequence: UInt64
-    /// The serial lane (a CPU of the serial set) its serial function runs
+    /// The callback CPU (a CPU of the serial set) its serial function runs
     /// on: the hint itself when it is in the serial set, else
     /// `serialSet.nth(hint % serialSet.count)`, as the kernel chooses.
     public let callbackCPU: Int

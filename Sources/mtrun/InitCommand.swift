@@ -1,5 +1,6 @@
 import ArgumentParser
 import MTJobs
+import MTSupport
 import Topology
 #if canImport(Glibc)
 import Glibc
@@ -54,11 +55,11 @@ struct InitCommand: ParsableCommand {
         let buffer: ParallelBuffer
         do { buffer = try ParallelBuffer(bytes: bytes, hugePages: !noHugePages) } catch { InitCommand.fail("\(error)") }
 
-        let t0 = InitCommand.monotonicSeconds()
+        let t0 = (Double(MonotonicClock.now) * 1e-9)
         let available = Topology.shared.availableParallelism
         let threads = self.threads.map { min($0, max(1, available)) }
         let report = try buffer.fill(byte, threads: threads, numaAware: numa)
-        let seconds = InitCommand.monotonicSeconds() - t0
+        let seconds = (Double(MonotonicClock.now) * 1e-9) - t0
         let gbps = Double(bytes) / seconds / 1e9
 
         var verified: Bool? = nil
@@ -191,11 +192,6 @@ struct InitCommand: ParsableCommand {
         return "0x" + (h.count == 1 ? "0" + h : h)
     }
 
-    static func monotonicSeconds() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
-    }
 }
 
 /// Writes to file descriptor 2.

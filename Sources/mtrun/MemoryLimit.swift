@@ -1,3 +1,4 @@
+import MTSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -35,17 +36,5 @@ struct MemoryLimit {
         return best
     }
 
-    private static func readSmallFile(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while bytes.count < 1 << 20 {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            bytes += buf[0..<n]
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
+    private static func readSmallFile(_ path: String) -> String? { SmallFile.text(path, maxBytes: 4096) }
 }

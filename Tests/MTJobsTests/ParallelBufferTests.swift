@@ -1,5 +1,8 @@
 import Synchronization
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 import Topology
 @testable import MTJobs
 
@@ -53,5 +56,27 @@ struct ParallelBufferTests {
     func badSize() {
         #expect(throws: ParallelBufferError.invalidSize(0)) { try ParallelBuffer(bytes: 0) }
         #expect(throws: ParallelBufferError.invalidSize(-5)) { try ParallelBuffer(bytes: -5) }
+    }
+
+    @Test("fill(0) after bytes were written through job() zeroes them (no populate shortcut on written memory)")
+    func zeroAfterJob() throws {
+        let b = try ParallelBuffer(bytes: 8 << 20)
+        try b.job(threads: 2) { chunk, _ in memset(chunk.baseAddress!, 0xFF, chunk.count) }.run()
+        #expect(try b.firstMismatch(0xFF) == nil)
+        try b.fill(0)
+        #expect(try b.firstMismatch(0) == nil)
+    }
+
+    @Test("concurrent read-only scans of one buffer agree")
+    func concurrentReads() async throws {
+        let b = try ParallelBuffer(bytes: 4 << 20)
+        try b.fill(0x11)
+        let results = try await withThrowingTaskGroup(of: Int?.self) { g in
+            for _ in 0 ..< 4 { g.addTask { try b.firstMismatch(0x11, threads: 2) } }
+            var all: [Int?] = []
+            for try await r in g { all.append(r) }
+            return all
+        }
+        #expect(results.count == 4 && results.allSatisfy { $0 == nil })
     }
 }
